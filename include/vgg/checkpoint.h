@@ -1,0 +1,65 @@
+/* Checkpoints: safetensors files (8-byte little-endian header length, a
+ * JSON header, then raw little-endian tensor data) that PyTorch loads with
+ * safetensors.torch.load_file and the reference VGG class accepts with
+ * load_state_dict. Tensors carry the reference notebook's state_dict names;
+ * SGD momentum is stored as "optimizer.momentum.<name>"; __metadata__ holds
+ * the format name and version, the architecture, class count and names,
+ * normalisation constants, the epoch reached, the seed, the random state,
+ * the optimiser settings, the per-epoch history and a checksum of the data
+ * section. */
+#ifndef VGG_CHECKPOINT_H
+#define VGG_CHECKPOINT_H
+
+#include <stdint.h>
+
+#include "vgg/cifar.h"
+#include "vgg/model.h"
+#include "vgg/rng.h"
+#include "vgg/status.h"
+#include "vgg/train.h"
+
+#define VGG_CKPT_FORMAT "vggtrain-checkpoint"
+#define VGG_CKPT_VERSION 1
+
+/* One finished epoch, as printed and logged. */
+typedef struct vgg_epoch_record {
+    int epoch;
+    float lr;
+    float train_loss, train_acc; /* acc as a fraction */
+    float test_loss, test_acc;
+    float seconds, images_per_second;
+} vgg_epoch_record;
+
+typedef struct vgg_ckpt_meta {
+    vgg_config cfg; /* architecture table and class count */
+    char class_names[VGG_CIFAR_MAX_CLASSES][VGG_CLASS_NAME_MAX];
+    int epoch;      /* epochs completed */
+    uint64_t seed;
+    vgg_rng rng;    /* the state the next epoch starts from */
+    vgg_sgd sgd;
+    int batch_size;
+    int nhistory;   /* entries in history (owned; vgg_ckpt_meta_free) */
+    vgg_epoch_record *history;
+} vgg_ckpt_meta;
+
+/* Writes m and meta to path atomically: a temporary file in the same
+ * folder, flushed and fsync'ed, renamed over path, and the folder synced.
+ * On any failure path is untouched and the temporary removed. */
+vgg_status vgg_checkpoint_save(const char *path, const vgg_model *m,
+                               const vgg_ckpt_meta *meta, vgg_error *err);
+
+/* Reads and validates the header and metadata only (enough to build the
+ * model with vgg_model_create(&m, &meta->cfg, ...)). */
+vgg_status vgg_checkpoint_read_meta(const char *path, vgg_ckpt_meta *meta,
+                                    vgg_error *err);
+
+/* Reads everything into m, which must have been created from the same
+ * configuration. Every name, dtype, shape and offset is checked against m
+ * and the checksum verified before m is touched: on failure m is unchanged.
+ * meta (may be NULL) receives the metadata. */
+vgg_status vgg_checkpoint_load(const char *path, vgg_model *m,
+                               vgg_ckpt_meta *meta, vgg_error *err);
+
+void vgg_ckpt_meta_free(vgg_ckpt_meta *meta);
+
+#endif

@@ -1,0 +1,82 @@
+/* Layer kernels. Activations use the CNHW layout: a tensor of C channels,
+ * N images of H x W is stored as [C][N][H][W], so that one channel of the
+ * whole batch is one contiguous row of M = N*H*W values. That makes the
+ * convolution one GEMM per layer and pass (out[Cout][M] = W[Cout][Cin*9] x
+ * col[Cin*9][M]) and batch norm a loop over contiguous rows.
+ *
+ * Conventions (as llm.c): outputs first, sizes last. Backward functions ADD
+ * into parameter gradients (so zeroing them is one memset) and OVERWRITE
+ * input gradients. */
+#ifndef VGG_NN_H
+#define VGG_NN_H
+
+#include <stdint.h>
+
+/* col[Cin*9][N*H*W] from in[Cin][N][H][W], 3x3 window, pad 1, stride 1. */
+void vgg_im2col(float *col, const float *in, int C, int N, int H, int W);
+/* din[C][N][H][W] = sum of col's contributions (the adjoint of im2col). */
+void vgg_col2im(float *din, const float *col, int C, int N, int H, int W);
+
+/* conv3x3 pad 1: out[Cout][N*H*W]; w[Cout][Cin][3][3]; b[Cout].
+ * col is scratch of Cin*9*N*H*W floats. */
+void vgg_conv_forward(float *out, float *col, const float *in, const float *w,
+                      const float *b, int Cin, int Cout, int N, int H, int W);
+/* din may be NULL (first layer: no input gradient needed). */
+void vgg_conv_backward(float *din, float *dw, float *db, float *col,
+                       const float *dout, const float *in, const float *w,
+                       int Cin, int Cout, int N, int H, int W);
+/* Direct seven-loop convolution: the reference the tests compare with. */
+void vgg_conv_forward_ref(float *out, const float *in, const float *w,
+                          const float *b, int Cin, int Cout, int N, int H,
+                          int W);
+void vgg_conv_backward_ref(float *din, float *dw, float *db, const float *dout,
+                           const float *in, const float *w, int Cin, int Cout,
+                           int N, int H, int W);
+
+/* Batch norm over rows of M values per channel, optionally fused with ReLU.
+ * Training: batch statistics (biased variance for normalising, unbiased for
+ * the running variance, as PyTorch); xhat[C][M] and invstd[C] are kept for
+ * the backward pass. xhat may alias in. */
+void vgg_batchnorm_forward_train(float *out, float *xhat, float *invstd,
+                                 float *run_mean, float *run_var,
+                                 const float *in, const float *gamma,
+                                 const float *beta, int relu, float momentum,
+                                 float eps, int C, int M);
+/* Evaluation: running statistics. out may alias in. */
+void vgg_batchnorm_forward_eval(float *out, const float *in,
+                                const float *gamma, const float *beta,
+                                const float *run_mean, const float *run_var,
+                                int relu, float eps, int C, int M);
+/* out is the forward output (for the ReLU mask; ignored when relu is 0).
+ * din may alias dout. */
+void vgg_batchnorm_backward(float *din, float *dgamma, float *dbeta,
+                            const float *dout, const float *xhat,
+                            const float *out, const float *gamma,
+                            const float *invstd, int relu, int C, int M);
+
+/* 2x2 max-pool, stride 2, over P planes of H x W (H, W even). arg keeps
+ * which of the four won (first in row-major order on ties, as PyTorch). */
+void vgg_maxpool_forward(float *out, uint8_t *arg, const float *in, int P,
+                         int H, int W);
+void vgg_maxpool_backward(float *din, const float *dout, const uint8_t *arg,
+                          int P, int H, int W);
+
+/* [C][N][S] -> [N][C*S] (PyTorch's flatten of NCHW) and back. */
+void vgg_flatten_forward(float *out, const float *in, int C, int N, int S);
+void vgg_flatten_backward(float *din, const float *dout, int C, int N, int S);
+
+/* out[N][K] = in[N][F] x w[K][F]^T + b[K]. */
+void vgg_linear_forward(float *out, const float *in, const float *w,
+                        const float *b, int N, int F, int K);
+void vgg_linear_backward(float *din, float *dw, float *db, const float *dout,
+                         const float *in, const float *w, int N, int F, int K);
+
+/* Softmax cross-entropy, mean over the batch. Returns the summed loss (not
+ * the mean) in double; dlogits (may be NULL) gets d(mean loss)/d(logits);
+ * correct (may be NULL) gets the count of argmax hits; pred (may be NULL)
+ * gets each row's argmax. */
+double vgg_softmax_xent(float *dlogits, int *correct, int *pred,
+                        const float *logits, const uint8_t *labels, int N,
+                        int K);
+
+#endif

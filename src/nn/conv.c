@@ -1,0 +1,90 @@
+#include <string.h>
+
+#include "vgg/gemm.h"
+#include "vgg/nn.h"
+#include "vgg/profile.h"
+
+void vgg_conv_forward(float *out, float *col, const float *in, const float *w,
+                      const float *b, int Cin, int Cout, int N, int H, int W) {
+    const int M = N * H * W, K = Cin * 9;
+    double t = vgg_now();
+#pragma omp parallel for schedule(static)
+    for (int co = 0; co < Cout; co++) {
+        float *o = out + (long)co * M;
+        for (int j = 0; j < M; j++) o[j] = b[co];
+    }
+    vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
+    vgg_im2col(col, in, Cin, N, H, W);
+    vgg_gemm(0, 0, Cout, M, K, 1.0f, w, K, col, M, 1.0f, out, M);
+}
+
+void vgg_conv_backward(float *din, float *dw, float *db, float *col,
+                       const float *dout, const float *in, const float *w,
+                       int Cin, int Cout, int N, int H, int W) {
+    const int M = N * H * W, K = Cin * 9;
+    double t = vgg_now();
+#pragma omp parallel for schedule(static)
+    for (int co = 0; co < Cout; co++) {
+        const float *g = dout + (long)co * M;
+        double s = 0.0;
+        for (int j = 0; j < M; j++) s += g[j];
+        db[co] += (float)s;
+    }
+    vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
+    vgg_im2col(col, in, Cin, N, H, W);
+    /* dw[Cout][K] += dout[Cout][M] x col[K][M]^T */
+    vgg_gemm(0, 1, Cout, K, M, 1.0f, dout, M, col, M, 1.0f, dw, K);
+    if (!din) return;
+    /* dcol[K][M] = w[Cout][K]^T x dout[Cout][M], reusing col */
+    vgg_gemm(1, 0, K, M, Cout, 1.0f, w, K, dout, M, 0.0f, col, M);
+    vgg_col2im(din, col, Cin, N, H, W);
+}
+
+/* The reference: the definition of a 3x3 pad-1 convolution, in CNHW. */
+void vgg_conv_forward_ref(float *out, const float *in, const float *w,
+                          const float *b, int Cin, int Cout, int N, int H,
+                          int W) {
+    const long HW = (long)H * W, M = (long)N * HW;
+    for (int co = 0; co < Cout; co++)
+        for (int n = 0; n < N; n++)
+            for (int y = 0; y < H; y++)
+                for (int x = 0; x < W; x++) {
+                    double s = b[co];
+                    for (int ci = 0; ci < Cin; ci++)
+                        for (int ky = 0; ky < 3; ky++)
+                            for (int kx = 0; kx < 3; kx++) {
+                                int sy = y + ky - 1, sx = x + kx - 1;
+                                if (sy < 0 || sy >= H || sx < 0 || sx >= W)
+                                    continue;
+                                s += (double)w[((co * Cin + ci) * 3 + ky) * 3 +
+                                               kx] *
+                                     in[ci * M + n * HW + sy * W + sx];
+                            }
+                    out[co * M + n * HW + y * W + x] = (float)s;
+                }
+}
+
+void vgg_conv_backward_ref(float *din, float *dw, float *db, const float *dout,
+                           const float *in, const float *w, int Cin, int Cout,
+                           int N, int H, int W) {
+    const long HW = (long)H * W, M = (long)N * HW;
+    if (din) memset(din, 0, sizeof(float) * Cin * M);
+    for (int co = 0; co < Cout; co++)
+        for (int n = 0; n < N; n++)
+            for (int y = 0; y < H; y++)
+                for (int x = 0; x < W; x++) {
+                    float g = dout[co * M + n * HW + y * W + x];
+                    db[co] += g;
+                    for (int ci = 0; ci < Cin; ci++)
+                        for (int ky = 0; ky < 3; ky++)
+                            for (int kx = 0; kx < 3; kx++) {
+                                int sy = y + ky - 1, sx = x + kx - 1;
+                                if (sy < 0 || sy >= H || sx < 0 || sx >= W)
+                                    continue;
+                                long wi = ((co * Cin + ci) * 3 + ky) * 3 + kx;
+                                long ii = ci * M + n * HW + sy * W + sx;
+                                dw[wi] += g * in[ii];
+                                if (din) din[ii] += g * w[wi];
+                            }
+                }
+}
