@@ -10,6 +10,7 @@
 #ifndef VGG_CHECKPOINT_H
 #define VGG_CHECKPOINT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vgg/cifar.h"
@@ -38,6 +39,7 @@ typedef struct vgg_ckpt_meta {
     vgg_rng rng;    /* the state the next epoch starts from */
     vgg_sgd sgd;
     int batch_size;
+    int limit_train, limit_test; /* the --limit-* the run used (0: all) */
     int nhistory;   /* entries in history (owned; vgg_ckpt_meta_free) */
     vgg_epoch_record *history;
 } vgg_ckpt_meta;
@@ -61,5 +63,18 @@ vgg_status vgg_checkpoint_load(const char *path, vgg_model *m,
                                vgg_ckpt_meta *meta, vgg_error *err);
 
 void vgg_ckpt_meta_free(vgg_ckpt_meta *meta);
+
+/* Appends rec to meta->history (growing it). */
+vgg_status vgg_ckpt_meta_add_epoch(vgg_ckpt_meta *meta,
+                                   const vgg_epoch_record *rec,
+                                   vgg_error *err);
+
+/* CRC-32 (IEEE 802.3, as zlib's crc32 and Python's zlib.crc32) of n bytes,
+ * continuing from crc (start with 0). The checkpoint's data-section
+ * checksum. */
+uint32_t vgg_crc32(uint32_t crc, const void *data, size_t n);
+
+/* The largest JSON header a checkpoint may have. */
+#define VGG_CKPT_MAX_HEADER (16u << 20)
 
 #endif

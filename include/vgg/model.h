@@ -89,6 +89,13 @@ typedef struct vgg_model {
     float *flat, *dflat;   /* [N][features] */
     float *logits, *dlogits; /* [N][classes] */
     size_t workspace_bytes;
+
+    /* Optional per-layer timing for the benchmark, owned by the caller
+     * (NULL: off). When set, forward and backward ADD each layer's
+     * wall-clock seconds to it, laid out [2][nlayers + 1]: row 0 forward,
+     * row 1 backward; entry i is layers[i], entry nlayers the classifier
+     * (flatten, linear, loss). */
+    double *layer_seconds;
 } vgg_model;
 
 vgg_status vgg_model_create(vgg_model **out, const vgg_config *cfg,

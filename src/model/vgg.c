@@ -285,12 +285,20 @@ void vgg_model_zero_grad(vgg_model *m) {
 #define BN_MOMENTUM 0.1f
 #define BN_EPS 1e-5f
 
+/* Per-layer timing (m->layer_seconds, see model.h); pass 0 forward, 1
+ * backward; i == m->nlayers is the classifier. */
+static void layer_time(vgg_model *m, int pass, int i, double t0) {
+    if (m->layer_seconds)
+        m->layer_seconds[pass * (m->nlayers + 1) + i] += vgg_now() - t0;
+}
+
 double vgg_model_forward(vgg_model *m, int n, int train, int *correct) {
     const float *x = m->input;
     double t;
     for (int i = 0; i < m->nlayers; i++) {
         vgg_layer *L = &m->layers[i];
         const int hw = L->H * L->W;
+        const double tl = vgg_now();
         if (L->kind == VGG_LAYER_POOL) {
             t = vgg_now();
             vgg_maxpool_forward(L->out, L->arg, x, L->cout * n, L->H, L->W);
@@ -312,9 +320,11 @@ double vgg_model_forward(vgg_model *m, int n, int train, int *correct) {
             }
             vgg_prof.seconds[VGG_PROF_BN] += vgg_now() - t;
         }
+        layer_time(m, 0, i, tl);
         x = L->out;
     }
     t = vgg_now();
+    const double tc = t;
     const vgg_layer *last = &m->layers[m->nlayers - 1];
     int S = m->nlayers ? (last->kind == VGG_LAYER_POOL ? last->H * last->W / 4
                                                         : last->H * last->W)
@@ -328,6 +338,7 @@ double vgg_model_forward(vgg_model *m, int n, int train, int *correct) {
     double loss = vgg_softmax_xent(train ? m->dlogits : NULL, correct, NULL,
                                    m->logits, m->labels, n, m->cfg.classes);
     vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
+    layer_time(m, 0, m->nlayers, tc);
     return loss;
 }
 
@@ -335,15 +346,18 @@ void vgg_model_backward(vgg_model *m, int n) {
     const vgg_layer *last = &m->layers[m->nlayers - 1];
     int S = last->kind == VGG_LAYER_POOL ? last->H * last->W / 4
                                          : last->H * last->W;
+    const double tc = vgg_now();
     vgg_linear_backward(m->dflat, m->fc_dw, m->fc_db, m->dlogits, m->flat,
                         m->fc_w, n, m->features, m->cfg.classes);
     double t = vgg_now();
     float *g = m->grad_a, *g2 = m->grad_b;
     vgg_flatten_backward(g, m->dflat, last->cout, n, S);
     vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
+    layer_time(m, 1, m->nlayers, tc);
     for (int i = m->nlayers - 1; i >= 0; i--) {
         vgg_layer *L = &m->layers[i];
         const int hw = L->H * L->W;
+        const double tl = vgg_now();
         const float *in = i > 0 ? m->layers[i - 1].out : m->input;
         float *tmp;
         if (L->kind == VGG_LAYER_POOL) {
@@ -358,6 +372,7 @@ void vgg_model_backward(vgg_model *m, int n) {
             vgg_conv_backward(i > 0 ? g2 : NULL, L->dw, L->db, m->col, g, in,
                               L->w, L->cin, L->cout, n, L->H, L->W);
         }
+        layer_time(m, 1, i, tl);
         tmp = g;
         g = g2;
         g2 = tmp;
