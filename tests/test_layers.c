@@ -163,16 +163,16 @@ static void test_im2col_col2im_adjoint(void **state) {
 enum { BC = 3, BM = 24 };
 
 typedef struct bn_ctx {
-    float in[BC * BM], g[BC], b[BC], out[BC * BM], xhat[BC * BM], R[BC * BM];
-    float invstd[BC], rm[BC], rv[BC];
+    float in[BC * BM], bias[BC], g[BC], b[BC], out[BC * BM], R[BC * BM];
+    float mean[BC], invstd[BC], rm[BC], rv[BC];
     int relu;
 } bn_ctx;
 
 static double bn_probe(void *p, int *sig) {
     bn_ctx *c = p;
-    vgg_batchnorm_forward_train(c->out, c->xhat, c->invstd, c->rm, c->rv,
-                                c->in, c->g, c->b, c->relu, 0.1f, 1e-5f, BC,
-                                BM);
+    vgg_batchnorm_forward_train(c->out, c->mean, c->invstd, c->rm, c->rv,
+                                c->in, c->bias, c->g, c->b, c->relu, 0.1f,
+                                1e-5f, BC, BM);
     *sig = c->relu ? hash_mask(c->out, BC * BM) : 0;
     return dot(c->out, c->R, BC * BM);
 }
@@ -186,10 +186,18 @@ static void run_bn_fd(int relu) {
     tu_fill_uniform(c.g, BC, 0.5f, 1.5f, &r);
     tu_fill_uniform(c.b, BC, 0.2f, 0.6f, &r);
     tu_fill_uniform(c.R, BC * BM, -1, 1, &r);
-    float din[BC * BM], dg[BC] = {0}, dbt[BC] = {0};
+    tu_fill_uniform(c.bias, BC, -3, 3, &r);
+    float din[BC * BM], dg[BC] = {0}, dbt[BC] = {0}, dbias[BC] = {0};
     bn_probe(&c, &(int){0});
-    vgg_batchnorm_backward(din, dg, dbt, c.R, c.xhat, c.out, c.g, c.invstd,
-                           relu, BC, BM);
+    vgg_batchnorm_backward(din, dg, dbt, dbias, c.R, c.in, c.out, c.mean,
+                           c.invstd, c.g, relu, BC, BM);
+    /* the folded-in bias gets the sum of din (analytically zero) */
+    for (int k = 0; k < BC; k++) {
+        double s = 0;
+        for (int j = 0; j < BM; j++) s += din[k * BM + j];
+        assert_float_equal(dbias[k], s, 1e-5);
+        assert_true(fabs(s) < 1e-4);
+    }
     check_fd(relu ? "bn+relu d(input)" : "bn d(input)", c.in, din, BC * BM,
              BC * BM, bn_probe, &c);
     check_fd(relu ? "bn+relu d(gamma)" : "bn d(gamma)", c.g, dg, BC, BC,
@@ -206,20 +214,23 @@ static void test_batchnorm_fd(void **state) {
 
 static void test_batchnorm_statistics(void **state) {
     (void)state;
-    /* one channel, values 1..4: mean 2.5, biased var 1.25, unbiased 5/3 */
-    float in[4] = {1, 2, 3, 4}, out[4], xhat[4], is, rm = 0, rv = 1;
-    float g = 1, b = 0;
-    vgg_batchnorm_forward_train(out, xhat, &is, &rm, &rv, in, &g, &b, 0, 0.1f,
-                                1e-5f, 1, 4);
+    /* one channel, values 1..4 plus a folded-in bias of 0.5: mean 3,
+     * biased var 1.25, unbiased 5/3 */
+    float in[4] = {1, 2, 3, 4}, out[4], mean, is, rm = 0, rv = 1;
+    float g = 1, b = 0, bias = 0.5f;
+    vgg_batchnorm_forward_train(out, &mean, &is, &rm, &rv, in, &bias, &g, &b,
+                                0, 0.1f, 1e-5f, 1, 4);
+    assert_float_equal(mean, 2.5f, 1e-7);
     assert_float_equal(is, 1.0 / sqrt(1.25 + 1e-5), 1e-6);
-    assert_float_equal(rm, 0.25f, 1e-7);
+    assert_float_equal(rm, 0.3f, 1e-7);
     assert_float_equal(rv, 0.9f + 0.1f * (5.0f / 3.0f), 1e-6);
     assert_float_equal(out[0], -1.5 / sqrt(1.25 + 1e-5), 1e-6);
     /* evaluation uses the running statistics */
     float ev[4];
-    vgg_batchnorm_forward_eval(ev, in, &g, &b, &rm, &rv, 1, 1e-5f, 1, 4);
+    vgg_batchnorm_forward_eval(ev, in, &bias, &g, &b, &rm, &rv, 1, 1e-5f, 1,
+                               4);
     for (int i = 0; i < 4; i++) {
-        double z = (in[i] - rm) / sqrt(rv + 1e-5);
+        double z = (in[i] + bias - rm) / sqrt(rv + 1e-5);
         assert_float_equal(ev[i], z > 0 ? z : 0, 1e-6);
     }
 }

@@ -61,9 +61,10 @@ typedef struct vgg_layer {
     float *run_mean, *run_var;
     int64_t *nbt;
     /* activations for batch_max images, CNHW */
-    float *xhat;   /* conv: normalised conv output [cout][N*H*W] */
+    float *conv;   /* conv: output without bias [cout][N*H*W] (BN takes
+                      the bias, see vgg_batchnorm_forward_train) */
     float *out;    /* conv: after BN+ReLU; pool: pooled */
-    float *invstd; /* conv: [cout] */
+    float *mean, *invstd; /* conv: batch statistics of `conv`, [cout] */
     uint8_t *arg;  /* pool: winner of each window */
 } vgg_layer;
 

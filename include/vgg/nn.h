@@ -17,11 +17,13 @@ void vgg_im2col(float *col, const float *in, int C, int N, int H, int W);
 /* din[C][N][H][W] = sum of col's contributions (the adjoint of im2col). */
 void vgg_col2im(float *din, const float *col, int C, int N, int H, int W);
 
-/* conv3x3 pad 1: out[Cout][N*H*W]; w[Cout][Cin][3][3]; b[Cout].
- * col is scratch of Cin*9*N*H*W floats. */
+/* conv3x3 pad 1: out[Cout][N*H*W]; w[Cout][Cin][3][3]; b[Cout] (NULL: no
+ * bias, as when batch norm follows and takes it). col is scratch of
+ * Cin*9*N*H*W floats. */
 void vgg_conv_forward(float *out, float *col, const float *in, const float *w,
                       const float *b, int Cin, int Cout, int N, int H, int W);
-/* din may be NULL (first layer: no input gradient needed). */
+/* din may be NULL (first layer: no input gradient needed); db may be NULL
+ * (computed by the batch norm that took the bias). */
 void vgg_conv_backward(float *din, float *dw, float *db, float *col,
                        const float *dout, const float *in, const float *w,
                        int Cin, int Cout, int N, int H, int W);
@@ -33,26 +35,31 @@ void vgg_conv_backward_ref(float *din, float *dw, float *db, const float *dout,
                            const float *in, const float *w, int Cin, int Cout,
                            int N, int H, int W);
 
-/* Batch norm over rows of M values per channel, optionally fused with ReLU.
- * Training: batch statistics (biased variance for normalising, unbiased for
- * the running variance, as PyTorch); xhat[C][M] and invstd[C] are kept for
- * the backward pass. xhat may alias in. */
-void vgg_batchnorm_forward_train(float *out, float *xhat, float *invstd,
+/* Batch norm over rows of M values per channel, optionally fused with ReLU,
+ * of x = in + bias, where bias (may be NULL) is the preceding conv's bias
+ * folded in: batch norm cancels it in training except in the running mean,
+ * so the conv can skip adding it. Training uses batch statistics (biased
+ * variance for normalising, unbiased for the running variance, as PyTorch)
+ * and keeps mean[C] and invstd[C] of `in` for the backward pass. */
+void vgg_batchnorm_forward_train(float *out, float *mean, float *invstd,
                                  float *run_mean, float *run_var,
-                                 const float *in, const float *gamma,
-                                 const float *beta, int relu, float momentum,
-                                 float eps, int C, int M);
+                                 const float *in, const float *bias,
+                                 const float *gamma, const float *beta,
+                                 int relu, float momentum, float eps, int C,
+                                 int M);
 /* Evaluation: running statistics. out may alias in. */
-void vgg_batchnorm_forward_eval(float *out, const float *in,
+void vgg_batchnorm_forward_eval(float *out, const float *in, const float *bias,
                                 const float *gamma, const float *beta,
                                 const float *run_mean, const float *run_var,
                                 int relu, float eps, int C, int M);
-/* out is the forward output (for the ReLU mask; ignored when relu is 0).
- * din may alias dout. */
+/* in, out, mean, invstd as in the training forward (out gives the ReLU
+ * mask; ignored when relu is 0). din may alias dout. dbias (may be NULL)
+ * gets the gradient of the folded-in bias, the sum of din. */
 void vgg_batchnorm_backward(float *din, float *dgamma, float *dbeta,
-                            const float *dout, const float *xhat,
-                            const float *out, const float *gamma,
-                            const float *invstd, int relu, int C, int M);
+                            float *dbias, const float *dout, const float *in,
+                            const float *out, const float *mean,
+                            const float *invstd, const float *gamma, int relu,
+                            int C, int M);
 
 /* 2x2 max-pool, stride 2, over P planes of H x W (H, W even). arg keeps
  * which of the four won (first in row-major order on ties, as PyTorch). */

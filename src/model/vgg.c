@@ -90,7 +90,8 @@ void vgg_model_free(vgg_model *m) {
     free(m->state);
     free(m->counters);
     for (int i = 0; i < m->nlayers; i++) {
-        free(m->layers[i].xhat);
+        free(m->layers[i].conv);
+        free(m->layers[i].mean);
         free(m->layers[i].out);
         free(m->layers[i].invstd);
         free(m->layers[i].arg);
@@ -215,10 +216,11 @@ vgg_status vgg_model_create(vgg_model **out, const vgg_config *cfg,
             col_max = (size_t)L->cin * 9 * N * hw;
         if (n > act_max) act_max = n;
         if ((size_t)L->cin * N * hw > act_max) act_max = (size_t)L->cin * N * hw;
-        L->xhat = xcalloc(n, sizeof(float), &total);
+        L->conv = xcalloc(n, sizeof(float), &total);
         L->out = xcalloc(n, sizeof(float), &total);
+        L->mean = xcalloc(L->cout, sizeof(float), &total);
         L->invstd = xcalloc(L->cout, sizeof(float), &total);
-        ok = L->xhat && L->out && L->invstd;
+        ok = L->conv && L->out && L->mean && L->invstd;
     }
     if (ok) {
         m->fc_w = m->params + t[0].offset;
@@ -304,19 +306,20 @@ double vgg_model_forward(vgg_model *m, int n, int train, int *correct) {
             vgg_maxpool_forward(L->out, L->arg, x, L->cout * n, L->H, L->W);
             vgg_prof.seconds[VGG_PROF_POOL] += vgg_now() - t;
         } else {
-            vgg_conv_forward(L->xhat, m->col, x, L->w, L->b, L->cin, L->cout,
+            /* no bias: batch norm takes it (see nn.h) */
+            vgg_conv_forward(L->conv, m->col, x, L->w, NULL, L->cin, L->cout,
                              n, L->H, L->W);
             t = vgg_now();
             if (train) {
-                vgg_batchnorm_forward_train(L->out, L->xhat, L->invstd,
-                                            L->run_mean, L->run_var, L->xhat,
-                                            L->gamma, L->beta, 1, BN_MOMENTUM,
-                                            BN_EPS, L->cout, n * hw);
+                vgg_batchnorm_forward_train(
+                    L->out, L->mean, L->invstd, L->run_mean, L->run_var,
+                    L->conv, L->b, L->gamma, L->beta, 1, BN_MOMENTUM, BN_EPS,
+                    L->cout, n * hw);
                 (*L->nbt)++;
             } else {
-                vgg_batchnorm_forward_eval(L->out, L->xhat, L->gamma, L->beta,
-                                           L->run_mean, L->run_var, 1, BN_EPS,
-                                           L->cout, n * hw);
+                vgg_batchnorm_forward_eval(L->out, L->conv, L->b, L->gamma,
+                                           L->beta, L->run_mean, L->run_var, 1,
+                                           BN_EPS, L->cout, n * hw);
             }
             vgg_prof.seconds[VGG_PROF_BN] += vgg_now() - t;
         }
@@ -366,10 +369,11 @@ void vgg_model_backward(vgg_model *m, int n) {
             vgg_prof.seconds[VGG_PROF_POOL] += vgg_now() - t;
         } else {
             t = vgg_now();
-            vgg_batchnorm_backward(g, L->dgamma, L->dbeta, g, L->xhat, L->out,
-                                   L->gamma, L->invstd, 1, L->cout, n * hw);
+            vgg_batchnorm_backward(g, L->dgamma, L->dbeta, L->db, g, L->conv,
+                                   L->out, L->mean, L->invstd, L->gamma, 1,
+                                   L->cout, n * hw);
             vgg_prof.seconds[VGG_PROF_BN] += vgg_now() - t;
-            vgg_conv_backward(i > 0 ? g2 : NULL, L->dw, L->db, m->col, g, in,
+            vgg_conv_backward(i > 0 ? g2 : NULL, L->dw, NULL, m->col, g, in,
                               L->w, L->cin, L->cout, n, L->H, L->W);
         }
         layer_time(m, 1, i, tl);

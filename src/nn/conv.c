@@ -7,30 +7,34 @@
 void vgg_conv_forward(float *out, float *col, const float *in, const float *w,
                       const float *b, int Cin, int Cout, int N, int H, int W) {
     const int M = N * H * W, K = Cin * 9;
-    double t = vgg_now();
+    if (b) {
+        double t = vgg_now();
 #pragma omp parallel for schedule(static)
-    for (int co = 0; co < Cout; co++) {
-        float *o = out + (long)co * M;
-        for (int j = 0; j < M; j++) o[j] = b[co];
+        for (int co = 0; co < Cout; co++) {
+            float *o = out + (long)co * M;
+            for (int j = 0; j < M; j++) o[j] = b[co];
+        }
+        vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
     }
-    vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
     vgg_im2col(col, in, Cin, N, H, W);
-    vgg_gemm(0, 0, Cout, M, K, 1.0f, w, K, col, M, 1.0f, out, M);
+    vgg_gemm(0, 0, Cout, M, K, 1.0f, w, K, col, M, b ? 1.0f : 0.0f, out, M);
 }
 
 void vgg_conv_backward(float *din, float *dw, float *db, float *col,
                        const float *dout, const float *in, const float *w,
                        int Cin, int Cout, int N, int H, int W) {
     const int M = N * H * W, K = Cin * 9;
-    double t = vgg_now();
+    if (db) {
+        double t = vgg_now();
 #pragma omp parallel for schedule(static)
-    for (int co = 0; co < Cout; co++) {
-        const float *g = dout + (long)co * M;
-        double s = 0.0;
-        for (int j = 0; j < M; j++) s += g[j];
-        db[co] += (float)s;
+        for (int co = 0; co < Cout; co++) {
+            const float *g = dout + (long)co * M;
+            double s = 0.0;
+            for (int j = 0; j < M; j++) s += g[j];
+            db[co] += (float)s;
+        }
+        vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
     }
-    vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
     vgg_im2col(col, in, Cin, N, H, W);
     /* dw[Cout][K] += dout[Cout][M] x col[K][M]^T */
     vgg_gemm(0, 1, Cout, K, M, 1.0f, dout, M, col, M, 1.0f, dw, K);
