@@ -68,6 +68,15 @@ typedef struct vgg_layer {
     uint8_t *arg;  /* pool: winner of each window */
 } vgg_layer;
 
+/* Data-parallel hooks; a model without them (dist NULL) is one process.
+ * sum_f64 adds n doubles across all processes, in place. */
+typedef struct vgg_dist {
+    int rank, size;
+    int sync_bn; /* batch-norm statistics over the global batch */
+    void (*sum_f64)(double *buf, int n, void *ctx);
+    void *ctx;
+} vgg_dist;
+
 typedef struct vgg_model {
     vgg_config cfg;
     int nlayers;
@@ -89,6 +98,8 @@ typedef struct vgg_model {
     float *grad_a, *grad_b;/* activation gradients, ping-pong */
     float *flat, *dflat;   /* [N][features] */
     float *logits, *dlogits; /* [N][classes] */
+    double *bn_scratch;    /* 3 * widest layer + 1 */
+    const vgg_dist *dist;  /* NULL: one process */
     size_t workspace_bytes;
 
     /* Optional per-layer timing for the benchmark, owned by the caller

@@ -40,13 +40,14 @@ void vgg_conv_backward_ref(float *din, float *dw, float *db, const float *dout,
  * folded in: batch norm cancels it in training except in the running mean,
  * so the conv can skip adding it. Training uses batch statistics (biased
  * variance for normalising, unbiased for the running variance, as PyTorch)
- * and keeps mean[C] and invstd[C] of `in` for the backward pass. */
+ * and keeps mean[C] and invstd[C] of `in` for the backward pass.
+ * scratch holds 3*C doubles. */
 void vgg_batchnorm_forward_train(float *out, float *mean, float *invstd,
                                  float *run_mean, float *run_var,
                                  const float *in, const float *bias,
                                  const float *gamma, const float *beta,
                                  int relu, float momentum, float eps, int C,
-                                 int M);
+                                 int M, double *scratch);
 /* Evaluation: running statistics. out may alias in. */
 void vgg_batchnorm_forward_eval(float *out, const float *in, const float *bias,
                                 const float *gamma, const float *beta,
@@ -54,12 +55,38 @@ void vgg_batchnorm_forward_eval(float *out, const float *in, const float *bias,
                                 int relu, float eps, int C, int M);
 /* in, out, mean, invstd as in the training forward (out gives the ReLU
  * mask; ignored when relu is 0). din may alias dout. dbias (may be NULL)
- * gets the gradient of the folded-in bias, the sum of din. */
+ * gets the gradient of the folded-in bias, the sum of din. scratch holds
+ * 2*C doubles. */
 void vgg_batchnorm_backward(float *din, float *dgamma, float *dbeta,
                             float *dbias, const float *dout, const float *in,
                             const float *out, const float *mean,
                             const float *invstd, const float *gamma, int relu,
-                            int C, int M);
+                            int C, int M, double *scratch);
+
+/* The two halves of each pass, for data-parallel training: the per-channel
+ * sums (sums[2c], sums[2c+1]) can be added across processes between them
+ * (synchronised batch norm), with count the total values per channel.
+ * Forward: sums of (x - shift) and (x - shift)^2. Backward: sums of dz and
+ * dz * xhat; the backward sums also add this process's share to dgamma and
+ * dbeta. */
+void vgg_batchnorm_sums(double *sums, const float *in, const float *shift,
+                        int C, int M);
+void vgg_batchnorm_apply_train(float *out, float *mean, float *invstd,
+                               float *run_mean, float *run_var,
+                               const double *sums, const float *shift,
+                               long count, const float *in, const float *bias,
+                               const float *gamma, const float *beta, int relu,
+                               float momentum, float eps, int C, int M);
+void vgg_batchnorm_backward_sums(double *sums, float *dgamma, float *dbeta,
+                                 const float *dout, const float *in,
+                                 const float *out, const float *mean,
+                                 const float *invstd, int relu, int C, int M);
+void vgg_batchnorm_backward_apply(float *din, float *dbias,
+                                  const double *sums, long count,
+                                  const float *dout, const float *in,
+                                  const float *out, const float *mean,
+                                  const float *invstd, const float *gamma,
+                                  int relu, int C, int M);
 
 /* 2x2 max-pool, stride 2, over P planes of H x W (H, W even). arg keeps
  * which of the four won (first in row-major order on ties, as PyTorch). */

@@ -105,6 +105,7 @@ void vgg_model_free(vgg_model *m) {
     free(m->dflat);
     free(m->logits);
     free(m->dlogits);
+    free(m->bn_scratch);
     free(m);
 }
 
@@ -239,8 +240,12 @@ vgg_status vgg_model_create(vgg_model **out, const vgg_config *cfg,
         m->dflat = xcalloc(N * m->features, sizeof(float), &total);
         m->logits = xcalloc(N * cfg->classes, sizeof(float), &total);
         m->dlogits = xcalloc(N * cfg->classes, sizeof(float), &total);
+        int cmax = 3;
+        for (int i = 0; i < m->nlayers; i++)
+            if (m->layers[i].cout > cmax) cmax = m->layers[i].cout;
+        m->bn_scratch = xcalloc(3 * (size_t)cmax + 1, sizeof(double), &total);
         ok = m->input && m->labels && m->col && m->grad_a && m->grad_b &&
-             m->flat && m->dflat && m->logits && m->dlogits;
+             m->flat && m->dflat && m->logits && m->dlogits && m->bn_scratch;
     }
     m->workspace_bytes = total;
     if (!ok) {
@@ -310,11 +315,26 @@ double vgg_model_forward(vgg_model *m, int n, int train, int *correct) {
             vgg_conv_forward(L->conv, m->col, x, L->w, NULL, L->cin, L->cout,
                              n, L->H, L->W);
             t = vgg_now();
-            if (train) {
+            if (train && m->dist && m->dist->sync_bn) {
+                /* statistics of the global batch: add the sums (and the
+                 * value count, last) of every process */
+                const int C = L->cout;
+                double *sums = m->bn_scratch;
+                float *shift = (float *)(sums + 2 * C + 1);
+                for (int c = 0; c < C; c++) shift[c] = L->run_mean[c] - L->b[c];
+                vgg_batchnorm_sums(sums, L->conv, shift, C, n * hw);
+                sums[2 * C] = (double)n * hw;
+                m->dist->sum_f64(sums, 2 * C + 1, m->dist->ctx);
+                vgg_batchnorm_apply_train(
+                    L->out, L->mean, L->invstd, L->run_mean, L->run_var, sums,
+                    shift, (long)sums[2 * C], L->conv, L->b, L->gamma, L->beta,
+                    1, BN_MOMENTUM, BN_EPS, C, n * hw);
+                (*L->nbt)++;
+            } else if (train) {
                 vgg_batchnorm_forward_train(
                     L->out, L->mean, L->invstd, L->run_mean, L->run_var,
                     L->conv, L->b, L->gamma, L->beta, 1, BN_MOMENTUM, BN_EPS,
-                    L->cout, n * hw);
+                    L->cout, n * hw, m->bn_scratch);
                 (*L->nbt)++;
             } else {
                 vgg_batchnorm_forward_eval(L->out, L->conv, L->b, L->gamma,
@@ -369,9 +389,23 @@ void vgg_model_backward(vgg_model *m, int n) {
             vgg_prof.seconds[VGG_PROF_POOL] += vgg_now() - t;
         } else {
             t = vgg_now();
-            vgg_batchnorm_backward(g, L->dgamma, L->dbeta, L->db, g, L->conv,
-                                   L->out, L->mean, L->invstd, L->gamma, 1,
-                                   L->cout, n * hw);
+            if (m->dist && m->dist->sync_bn) {
+                const int C = L->cout;
+                double *sums = m->bn_scratch;
+                vgg_batchnorm_backward_sums(sums, L->dgamma, L->dbeta, g,
+                                            L->conv, L->out, L->mean,
+                                            L->invstd, 1, C, n * hw);
+                sums[2 * C] = (double)n * hw;
+                m->dist->sum_f64(sums, 2 * C + 1, m->dist->ctx);
+                vgg_batchnorm_backward_apply(g, L->db, sums, (long)sums[2 * C],
+                                             g, L->conv, L->out, L->mean,
+                                             L->invstd, L->gamma, 1, C, n * hw);
+            } else {
+                vgg_batchnorm_backward(g, L->dgamma, L->dbeta, L->db, g,
+                                       L->conv, L->out, L->mean, L->invstd,
+                                       L->gamma, 1, L->cout, n * hw,
+                                       m->bn_scratch);
+            }
             vgg_prof.seconds[VGG_PROF_BN] += vgg_now() - t;
             vgg_conv_backward(i > 0 ? g2 : NULL, L->dw, NULL, m->col, g, in,
                               L->w, L->cin, L->cout, n, L->H, L->W);

@@ -2,23 +2,21 @@
 
 #include "vgg/nn.h"
 
-/* One channel a thread: each channel's statistics are summed by one thread
- * in a fixed order, so results do not depend on the thread count.
- * Sums run in float over chunks (vectorised by `omp simd`) and are carried
- * across chunks in double; the forward sums are shifted by the channel's
- * first value so that the variance does not cancel when |mean| >> std. */
+/* One channel a thread: each channel's sums are taken by one thread in a
+ * fixed order, so results do not depend on the thread count. Sums run in
+ * float over chunks (vectorised by `omp simd`) and are carried across
+ * chunks in double. The forward sums are of x - shift, with shift the
+ * running mean less the bias (close to the batch mean once training is
+ * under way, and the same on every rank), so that the variance does not
+ * cancel when |mean| >> std. */
 #define CHUNK 2048
 
-void vgg_batchnorm_forward_train(float *out, float *mean, float *invstd,
-                                 float *run_mean, float *run_var,
-                                 const float *in, const float *bias,
-                                 const float *gamma, const float *beta,
-                                 int relu, float momentum, float eps, int C,
-                                 int M) {
+void vgg_batchnorm_sums(double *sums, const float *in, const float *shift,
+                        int C, int M) {
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < C; c++) {
         const float *x = in + (long)c * M;
-        const float k = x[0];
+        const float k = shift ? shift[c] : 0.0f;
         double s = 0.0, ss = 0.0;
         for (int j0 = 0; j0 < M; j0 += CHUNK) {
             int j1 = j0 + CHUNK < M ? j0 + CHUNK : M;
@@ -32,33 +30,65 @@ void vgg_batchnorm_forward_train(float *out, float *mean, float *invstd,
             s += fs;
             ss += fss;
         }
-        double dm = s / M;
-        double var = ss / M - dm * dm;
-        if (var < 0.0) var = 0.0;
-        double mu = k + dm;
-        float is = (float)(1.0 / sqrt(var + eps));
-        float fm = (float)mu;
-        /* out = relu(gamma * (x - mean) * invstd + beta) = relu(x*a + b) */
-        float a = gamma[c] * is, b = beta[c] - fm * a;
-        float *o = out + (long)c * M;
-        if (relu) {
+        sums[2 * c] = s;
+        sums[2 * c + 1] = ss;
+    }
+}
+
+static void affine_relu(float *o, const float *x, float a, float b, int relu,
+                        int M) {
+    if (relu) {
 #pragma omp simd
-            for (int j = 0; j < M; j++) {
-                float z = x[j] * a + b;
-                o[j] = z > 0.0f ? z : 0.0f;
-            }
-        } else {
-#pragma omp simd
-            for (int j = 0; j < M; j++) o[j] = x[j] * a + b;
+        for (int j = 0; j < M; j++) {
+            float z = x[j] * a + b;
+            o[j] = z > 0.0f ? z : 0.0f;
         }
+    } else {
+#pragma omp simd
+        for (int j = 0; j < M; j++) o[j] = x[j] * a + b;
+    }
+}
+
+void vgg_batchnorm_apply_train(float *out, float *mean, float *invstd,
+                               float *run_mean, float *run_var,
+                               const double *sums, const float *shift,
+                               long count, const float *in, const float *bias,
+                               const float *gamma, const float *beta, int relu,
+                               float momentum, float eps, int C, int M) {
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < C; c++) {
+        double dm = sums[2 * c] / count;
+        double var = sums[2 * c + 1] / count - dm * dm;
+        if (var < 0.0) var = 0.0;
+        float fm = (float)((shift ? shift[c] : 0.0f) + dm);
+        float is = (float)(1.0 / sqrt(var + eps));
+        /* relu(gamma * (x - mean) * invstd + beta) = relu(x*a + b) */
+        float a = gamma[c] * is, b = beta[c] - fm * a;
+        affine_relu(out + (long)c * M, in + (long)c * M, a, b, relu, M);
         mean[c] = fm;
         invstd[c] = is;
-        double unbiased = M > 1 ? var * M / (M - 1) : var;
+        double unbiased = count > 1 ? var * count / (count - 1) : var;
         float bc = bias ? bias[c] : 0.0f;
         run_mean[c] = (1.0f - momentum) * run_mean[c] + momentum * (fm + bc);
         run_var[c] =
             (1.0f - momentum) * run_var[c] + momentum * (float)unbiased;
     }
+}
+
+void vgg_batchnorm_forward_train(float *out, float *mean, float *invstd,
+                                 float *run_mean, float *run_var,
+                                 const float *in, const float *bias,
+                                 const float *gamma, const float *beta,
+                                 int relu, float momentum, float eps, int C,
+                                 int M, double *scratch) {
+    /* shift = run_mean - bias: see the top of this file */
+    float *shift = (float *)(scratch + 2 * (long)C);
+    for (int c = 0; c < C; c++)
+        shift[c] = run_mean[c] - (bias ? bias[c] : 0.0f);
+    vgg_batchnorm_sums(scratch, in, shift, C, M);
+    vgg_batchnorm_apply_train(out, mean, invstd, run_mean, run_var, scratch,
+                              shift, M, in, bias, gamma, beta, relu, momentum,
+                              eps, C, M);
 }
 
 void vgg_batchnorm_forward_eval(float *out, const float *in, const float *bias,
@@ -70,31 +100,19 @@ void vgg_batchnorm_forward_eval(float *out, const float *in, const float *bias,
         float is = 1.0f / sqrtf(run_var[c] + eps);
         float a = gamma[c] * is;
         float b = beta[c] + ((bias ? bias[c] : 0.0f) - run_mean[c]) * a;
-        const float *x = in + (long)c * M;
-        float *o = out + (long)c * M;
-        if (relu) {
-#pragma omp simd
-            for (int j = 0; j < M; j++) {
-                float z = x[j] * a + b;
-                o[j] = z > 0.0f ? z : 0.0f;
-            }
-        } else {
-#pragma omp simd
-            for (int j = 0; j < M; j++) o[j] = x[j] * a + b;
-        }
+        affine_relu(out + (long)c * M, in + (long)c * M, a, b, relu, M);
     }
 }
 
-void vgg_batchnorm_backward(float *din, float *dgamma, float *dbeta,
-                            float *dbias, const float *dout, const float *in,
-                            const float *out, const float *mean,
-                            const float *invstd, const float *gamma, int relu,
-                            int C, int M) {
+void vgg_batchnorm_backward_sums(double *sums, float *dgamma, float *dbeta,
+                                 const float *dout, const float *in,
+                                 const float *out, const float *mean,
+                                 const float *invstd, int relu, int C, int M) {
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < C; c++) {
         const float *g = dout + (long)c * M, *x = in + (long)c * M;
         const float *o = out + (long)c * M;
-        const float mu = mean[c], is = invstd[c];
+        const float mu = mean[c];
         /* dz = dout masked by ReLU; xhat = (x - mean) * invstd */
         double sg = 0.0, sgx = 0.0;
         for (int j0 = 0; j0 < M; j0 += CHUNK) {
@@ -109,12 +127,29 @@ void vgg_batchnorm_backward(float *din, float *dgamma, float *dbeta,
             sg += fg;
             sgx += fgx;
         }
-        sgx *= is; /* sum dz * xhat */
+        sgx *= invstd[c]; /* sum dz * xhat */
         dgamma[c] += (float)sgx;
         dbeta[c] += (float)sg;
+        sums[2 * c] = sg;
+        sums[2 * c + 1] = sgx;
+    }
+}
+
+void vgg_batchnorm_backward_apply(float *din, float *dbias,
+                                  const double *sums, long count,
+                                  const float *dout, const float *in,
+                                  const float *out, const float *mean,
+                                  const float *invstd, const float *gamma,
+                                  int relu, int C, int M) {
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < C; c++) {
+        const float *g = dout + (long)c * M, *x = in + (long)c * M;
+        const float *o = out + (long)c * M;
+        const float mu = mean[c], is = invstd[c];
         /* din = gamma*invstd * (dz - mean(dz) - xhat * mean(dz*xhat)) */
         const float k = gamma[c] * is;
-        const float mg = (float)(sg / M), mgx = (float)(sgx / M) * is;
+        const float mg = (float)(sums[2 * c] / count);
+        const float mgx = (float)(sums[2 * c + 1] / count) * is;
         float *d = din + (long)c * M;
         double sd = 0.0;
         for (int j0 = 0; j0 < M; j0 += CHUNK) {
@@ -131,4 +166,15 @@ void vgg_batchnorm_backward(float *din, float *dgamma, float *dbeta,
         }
         if (dbias) dbias[c] += (float)sd;
     }
+}
+
+void vgg_batchnorm_backward(float *din, float *dgamma, float *dbeta,
+                            float *dbias, const float *dout, const float *in,
+                            const float *out, const float *mean,
+                            const float *invstd, const float *gamma, int relu,
+                            int C, int M, double *scratch) {
+    vgg_batchnorm_backward_sums(scratch, dgamma, dbeta, dout, in, out, mean,
+                                invstd, relu, C, M);
+    vgg_batchnorm_backward_apply(din, dbias, scratch, M, dout, in, out, mean,
+                                 invstd, gamma, relu, C, M);
 }

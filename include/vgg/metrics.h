@@ -1,0 +1,37 @@
+/* The per-epoch metrics log (vggtrain --log FILE): one row per finished
+ * epoch, appended, so a resumed run continues the same file.
+ *
+ *   if (vgg_metrics_append(path, &record, &err)) -> report, stop
+ *
+ * Format by the name: *.jsonl or *.json is JSON Lines, one object a line
+ * with the keys below; anything else is CSV with a header line, written
+ * when the file is new or empty (a non-empty CSV must start with that same
+ * header, or nothing is appended). Columns / keys, in this order:
+ *   epoch, lr, train_loss, train_acc, test_loss, test_acc, seconds,
+ *   images_per_second
+ * accuracies are fractions (0.8731, not 87.31); a value that is not finite
+ * (no test set) is an empty field in CSV and null in JSON. */
+#ifndef VGG_METRICS_H
+#define VGG_METRICS_H
+
+#include "vgg/checkpoint.h"
+#include "vgg/status.h"
+
+#define VGG_METRICS_CSV_HEADER                                               \
+    "epoch,lr,train_loss,train_acc,test_loss,test_acc,seconds,"             \
+    "images_per_second"
+
+typedef enum vgg_metrics_format {
+    VGG_METRICS_CSV,
+    VGG_METRICS_JSONL,
+} vgg_metrics_format;
+
+/* The format the name asks for. */
+vgg_metrics_format vgg_metrics_format_of(const char *path);
+
+/* Appends r to path (created if missing). Every write, the flush and the
+ * close are checked; the error names the file. */
+vgg_status vgg_metrics_append(const char *path, const vgg_epoch_record *r,
+                              vgg_error *err);
+
+#endif
