@@ -30,7 +30,7 @@ grep -q "$T/nothing.tar.gz: no such file" "$T/err" || fail "missing tarball name
 
 # A download that fails (file:// URL to nowhere): offline instructions.
 if command -v curl >/dev/null; then
-  VGG_CIFAR_URL=file:///nonexistent/cifar-10-binary.tar.gz \
+  VGG_CIFAR_NO_LOCAL=1 VGG_CIFAR_URL=file:///nonexistent/cifar-10-binary.tar.gz \
     "$S" --dir "$T/data2" >"$T/out" 2>"$T/err" && fail "failed download accepted"
   cat "$T/err"
   grep -q "cannot download" "$T/err" || fail "download failure reported"
