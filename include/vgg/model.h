@@ -69,11 +69,13 @@ typedef struct vgg_layer {
 } vgg_layer;
 
 /* Data-parallel hooks; a model without them (dist NULL) is one process.
- * sum_f64 adds n doubles across all processes, in place. */
+ * sum_f64 / sum_f32 add n values across all processes, in place (an
+ * allreduce). */
 typedef struct vgg_dist {
     int rank, size;
     int sync_bn; /* batch-norm statistics over the global batch */
     void (*sum_f64)(double *buf, int n, void *ctx);
+    void (*sum_f32)(float *buf, size_t n, void *ctx);
     void *ctx;
 } vgg_dist;
 

@@ -15,6 +15,6 @@ void vgg_prof_reset(void) { memset(&vgg_prof, 0, sizeof vgg_prof); }
 
 const char *vgg_prof_name(vgg_prof_kind k) {
     static const char *const names[VGG_PROF_COUNT] = {
-        "gemm", "im2col", "batchnorm+relu", "maxpool", "other"};
+        "gemm", "im2col", "batchnorm+relu", "maxpool", "other", "allreduce"};
     return k < VGG_PROF_COUNT ? names[k] : "?";
 }

@@ -15,16 +15,30 @@ static int grads_finite(const vgg_model *m) {
     return !bad;
 }
 
+/* This process's share [*lo, *hi) of n items split over the ranks. */
+static void share(const vgg_model *m, int n, int *lo, int *hi) {
+    const vgg_dist *d = m->dist;
+    int r = d ? d->rank : 0, p = d ? d->size : 1;
+    *lo = (int)((long)n * r / p);
+    *hi = (int)((long)n * (r + 1) / p);
+}
+
 vgg_status vgg_train_epoch(vgg_model *m, const vgg_dataset *ds,
                            int batch_size, const vgg_sgd *opt, vgg_rng *rng,
                            vgg_epoch_stats *stats, vgg_batch_cb cb,
                            void *user, vgg_error *err) {
     memset(stats, 0, sizeof *stats);
+    const vgg_dist *dist = m->dist;
     if (batch_size < 1 || batch_size > m->batch_max)
         return vgg_fail(err, VGG_ERR_ARG,
                         "batch size %d: expected 1 to %d (the model's "
                         "workspace)",
                         batch_size, m->batch_max);
+    if (dist && batch_size < dist->size)
+        return vgg_fail(err, VGG_ERR_ARG,
+                        "batch size %d: smaller than the %d processes it is "
+                        "split over",
+                        batch_size, dist->size);
     int *order = malloc(sizeof(int) * (size_t)ds->n);
     vgg_augment_choice *ch = malloc(sizeof *ch * (size_t)batch_size);
     if (!order || !ch) {
@@ -32,6 +46,9 @@ vgg_status vgg_train_epoch(vgg_model *m, const vgg_dataset *ds,
         free(ch);
         return vgg_fail(err, VGG_ERR_NOMEM, "cannot allocate the epoch order");
     }
+    /* Every process shuffles and draws the same numbers for the whole
+     * global batch, then takes its share: the global batch is the same
+     * images, augmented the same way, as in a single process. */
     for (int i = 0; i < ds->n; i++) order[i] = i;
     vgg_rng_shuffle(rng, order, ds->n);
     const int nb = (ds->n + batch_size - 1) / batch_size;
@@ -42,10 +59,25 @@ vgg_status vgg_train_epoch(vgg_model *m, const vgg_dataset *ds,
         int n = ds->n - start < batch_size ? ds->n - start : batch_size;
         double t = vgg_now();
         vgg_augment_draw(ch, n, rng);
-        vgg_augment_batch(m->input, m->labels, ds, order + start, n, ch);
+        if (dist && n < dist->size) break; /* a last batch too small to split */
+        int lo, hi;
+        share(m, n, &lo, &hi);
+        const int nl = hi - lo;
+        vgg_augment_batch(m->input, m->labels, ds, order + start + lo, nl,
+                          ch + lo);
         vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
         int correct = 0;
-        double loss = vgg_model_forward(m, n, 1, &correct);
+        double loss = vgg_model_forward(m, nl, 1, &correct);
+        if (dist) {
+            /* the gradient of the global mean: this share weighs nl/n */
+            const float s = (float)nl / (float)n;
+            for (long i = 0; i < (long)nl * m->cfg.classes; i++)
+                m->dlogits[i] *= s;
+            double v[2] = {loss, correct};
+            dist->sum_f64(v, 2, dist->ctx);
+            loss = v[0];
+            correct = (int)v[1];
+        }
         if (!isfinite(loss)) {
             st = vgg_fail(err, VGG_ERR_DIVERGED,
                           "loss is %f at batch %d of %d; weights left as "
@@ -54,7 +86,20 @@ vgg_status vgg_train_epoch(vgg_model *m, const vgg_dataset *ds,
             break;
         }
         vgg_model_zero_grad(m);
-        vgg_model_backward(m, n);
+        vgg_model_backward(m, nl);
+        if (dist) {
+            t = vgg_now();
+            dist->sum_f32(m->grads, m->nparams, dist->ctx);
+            if (!dist->sync_bn) {
+                /* local statistics differ: keep the running ones equal by
+                 * averaging them, as DistributedDataParallel's broadcast
+                 * keeps them equal */
+                dist->sum_f32(m->state, m->nstate, dist->ctx);
+                for (size_t i = 0; i < m->nstate; i++)
+                    m->state[i] /= (float)dist->size;
+            }
+            vgg_prof.seconds[VGG_PROF_COMM] += vgg_now() - t;
+        }
         if (!grads_finite(m)) {
             st = vgg_fail(err, VGG_ERR_DIVERGED,
                           "a gradient is not finite at batch %d of %d; "
@@ -86,18 +131,28 @@ vgg_status vgg_evaluate(vgg_model *m, const vgg_dataset *ds, int batch_size,
                         float *logits_out, vgg_error *err) {
     memset(stats, 0, sizeof *stats);
     const int K = m->cfg.classes;
+    const vgg_dist *dist = m->dist;
     if (batch_size < 1 || batch_size > m->batch_max)
         return vgg_fail(err, VGG_ERR_ARG,
                         "batch size %d: expected 1 to %d (the model's "
                         "workspace)",
                         batch_size, m->batch_max);
-    if (confusion) memset(confusion, 0, sizeof(int) * (size_t)K * K);
+    if (dist && logits_out)
+        return vgg_fail(err, VGG_ERR_ARG,
+                        "logits are not gathered across processes");
+    int *conf = calloc((size_t)K * K, sizeof(int));
     int *idx = malloc(sizeof(int) * (size_t)batch_size);
-    if (!idx)
+    if (!idx || !conf) {
+        free(idx);
+        free(conf);
         return vgg_fail(err, VGG_ERR_NOMEM, "cannot allocate batch indices");
+    }
+    /* each process scores a contiguous share of the test set */
+    int lo, hi;
+    share(m, ds->n, &lo, &hi);
     double t0 = vgg_now();
-    for (int start = 0; start < ds->n; start += batch_size) {
-        int n = ds->n - start < batch_size ? ds->n - start : batch_size;
+    for (int start = lo; start < hi; start += batch_size) {
+        int n = hi - start < batch_size ? hi - start : batch_size;
         for (int i = 0; i < n; i++) idx[i] = start + i;
         vgg_augment_batch(m->input, m->labels, ds, idx, n, NULL);
         int correct = 0;
@@ -110,13 +165,34 @@ vgg_status vgg_evaluate(vgg_model *m, const vgg_dataset *ds, int batch_size,
             int best = 0;
             for (int k = 1; k < K; k++)
                 if (z[k] > z[best]) best = k;
-            if (confusion) confusion[m->labels[i] * K + best]++;
+            conf[m->labels[i] * K + best]++;
             if (logits_out)
                 memcpy(logits_out + (size_t)(start + i) * K, z,
                        sizeof(float) * K);
         }
     }
+    if (dist) {
+        size_t nv = 3 + (size_t)K * K;
+        double *v = malloc(sizeof(double) * nv);
+        if (!v) {
+            free(idx);
+            free(conf);
+            return vgg_fail(err, VGG_ERR_NOMEM, "cannot allocate sums");
+        }
+        v[0] = stats->loss_sum;
+        v[1] = stats->correct;
+        v[2] = stats->images;
+        for (int i = 0; i < K * K; i++) v[3 + i] = conf[i];
+        dist->sum_f64(v, (int)nv, dist->ctx);
+        stats->loss_sum = v[0];
+        stats->correct = (int)v[1];
+        stats->images = (int)v[2];
+        for (int i = 0; i < K * K; i++) conf[i] = (int)v[3 + i];
+        free(v);
+    }
+    if (confusion) memcpy(confusion, conf, sizeof(int) * (size_t)K * K);
     stats->seconds = vgg_now() - t0;
     free(idx);
+    free(conf);
     return VGG_OK;
 }

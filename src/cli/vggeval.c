@@ -1,0 +1,232 @@
+/* vggeval: scores a vggtrain checkpoint on the CIFAR-10 test split of the
+ * classes it was trained on. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/common/args.h"
+#include "vgg/checkpoint.h"
+#include "vgg/cifar.h"
+#include "vgg/gemm.h"
+#include "vgg/model.h"
+#include "vgg/train.h"
+
+static const char *prog = "vggeval";
+
+static void usage(FILE *f) {
+    fprintf(f,
+"usage: vggeval MODEL [options]\n"
+"Scores a vggtrain checkpoint (MODEL, e.g. model.bin) on the CIFAR-10 test\n"
+"split of the classes it was trained on, and prints the number of images,\n"
+"the test loss and accuracy, the accuracy per class and the confusion\n"
+"matrix.\n"
+"\n"
+"  --data DIR         CIFAR-10 binary folder (test_batch.bin)\n"
+"                     [data/cifar-10-batches-bin]\n"
+"  --batch-size N     images per forward pass; does not change the\n"
+"                     results [100]\n"
+"  --threads N        threads for GEMM and kernels [all cores]\n"
+"  --limit-test N     score only the first N test images of the model's\n"
+"                     classes (0: all) [0]\n"
+"  --json             print one JSON object instead of the report\n"
+"  --help             this text\n"
+"  --version          the version\n"
+"\n"
+"Exit status: 0 done, 1 runtime error (unreadable or bad checkpoint or\n"
+"data), 2 usage error.\n");
+}
+
+/* The test split only: the model's classes, in file order. */
+static vgg_status load_test(vgg_dataset *ds, const char *dir, int classes,
+                            int limit, vgg_error *err) {
+    char path[4096];
+    memset(ds, 0, sizeof *ds);
+    if (snprintf(path, sizeof path, "%s/test_batch.bin", dir) >=
+        (int)sizeof path)
+        return vgg_fail(err, VGG_ERR_ARG, "--data %s: path too long", dir);
+    vgg_status st = vgg_cifar_read_file(ds, path, classes, limit, err);
+    if (st) {
+        vgg_dataset_free(ds);
+        return st;
+    }
+    ds->num_classes = classes;
+    if (ds->n == 0) {
+        vgg_dataset_free(ds);
+        return vgg_fail(err, VGG_ERR_FORMAT,
+                        "%s: no images with a label below %d", path, classes);
+    }
+    return VGG_OK;
+}
+
+static int print_json(const char *path, const vgg_ckpt_meta *meta,
+                      const vgg_epoch_stats *st, const int *conf) {
+    const int K = meta->cfg.classes;
+    json_t *per = json_array(), *rows = json_array();
+    for (int i = 0; i < K; i++) {
+        int total = 0;
+        json_t *row = json_array();
+        for (int j = 0; j < K; j++) {
+            total += conf[i * K + j];
+            json_array_append_new(row, json_integer(conf[i * K + j]));
+        }
+        json_array_append_new(rows, row);
+        json_array_append_new(
+            per, json_pack("{s:s, s:i, s:i, s:f}", "name",
+                           meta->class_names[i], "correct", conf[i * K + i],
+                           "total", total, "accuracy",
+                           total ? (double)conf[i * K + i] / total : 0.0));
+    }
+    json_t *o = json_pack(
+        "{s:s, s:i, s:i, s:i, s:f, s:f, s:o, s:o}", "checkpoint", path,
+        "epoch", meta->epoch, "images", st->images, "correct", st->correct,
+        "accuracy", (double)st->correct / st->images, "loss",
+        st->loss_sum / st->images, "per_class", per, "confusion", rows);
+    if (!o) return -1;
+    int rc = json_dumpf(o, stdout, JSON_INDENT(1)) || putchar('\n') == EOF;
+    json_decref(o);
+    return rc ? -1 : 0;
+}
+
+static void print_report(const char *path, const char *data,
+                         const vgg_ckpt_meta *meta, const vgg_model *m,
+                         const vgg_epoch_stats *st, const int *conf) {
+    const int K = meta->cfg.classes;
+    printf("vggeval %s: %s: epoch %d, %d classes, %zu parameters\n",
+           VGG_VERSION_STRING, path, meta->epoch, K, m->nparams);
+    printf("test split: %s/test_batch.bin\n", data);
+    printf("images %d  correct %d  test_loss %.4f  test_acc %.2f%%\n",
+           st->images, st->correct, st->loss_sum / st->images,
+           100.0 * st->correct / st->images);
+    int w = 5;
+    for (int i = 0; i < K; i++) {
+        int len = (int)strlen(meta->class_names[i]);
+        if (len > w) w = len;
+    }
+    printf("\n%-*s  %7s  %7s  %8s\n", w, "class", "correct", "total",
+           "accuracy");
+    for (int i = 0; i < K; i++) {
+        int total = 0;
+        for (int j = 0; j < K; j++) total += conf[i * K + j];
+        if (total)
+            printf("%-*s  %7d  %7d  %7.2f%%\n", w, meta->class_names[i],
+                   conf[i * K + i], total, 100.0 * conf[i * K + i] / total);
+        else
+            printf("%-*s  %7d  %7d  %8s\n", w, meta->class_names[i], 0, 0,
+                   "-");
+    }
+    printf("\nconfusion matrix (rows: true class, columns: predicted)\n");
+    printf("%-*s", w, "");
+    for (int j = 0; j < K; j++) printf("  %*s", w, meta->class_names[j]);
+    printf("\n");
+    for (int i = 0; i < K; i++) {
+        printf("%-*s", w, meta->class_names[i]);
+        for (int j = 0; j < K; j++) printf("  %*d", w, conf[i * K + j]);
+        printf("\n");
+    }
+}
+
+int main(int argc, char **argv) {
+    const char *model_path = NULL, *data = "data/cifar-10-batches-bin";
+    int batch_size = 100, limit_test = 0, json = 0;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    int threads = ncpu > 0 ? (int)ncpu : 1;
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int bad = 0;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--version")) {
+            printf("vggeval %s\n", VGG_VERSION_STRING);
+            return 0;
+        } else if (!strcmp(argv[i], "--json")) {
+            json = 1;
+        } else if (args_match(prog, argc, argv, &i, "--batch-size", &v)) {
+            bad = !v || args_int(prog, "--batch-size", v, 1, 4096, &batch_size);
+        } else if (args_match(prog, argc, argv, &i, "--threads", &v)) {
+            bad = !v || args_int(prog, "--threads", v, 1, 256, &threads);
+        } else if (args_match(prog, argc, argv, &i, "--limit-test", &v)) {
+            bad = !v || args_int(prog, "--limit-test", v, 0, 1000000,
+                                 &limit_test);
+        } else if (args_match(prog, argc, argv, &i, "--data", &v)) {
+            bad = !v;
+            data = v;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "%s: unknown option '%s'; see --help\n", prog,
+                    argv[i]);
+            return EXIT_USAGE;
+        } else if (model_path) {
+            fprintf(stderr,
+                    "%s: '%s': one checkpoint at a time (already have "
+                    "'%s'); see --help\n",
+                    prog, argv[i], model_path);
+            return EXIT_USAGE;
+        } else {
+            model_path = argv[i];
+        }
+        if (bad) return EXIT_USAGE;
+    }
+    if (!model_path) {
+        fprintf(stderr, "%s: missing MODEL, the checkpoint to score (e.g. "
+                        "model.bin); see --help\n", prog);
+        return EXIT_USAGE;
+    }
+    vgg_set_threads(threads);
+
+    vgg_error err = {0};
+    vgg_ckpt_meta meta;
+    if (vgg_checkpoint_read_meta(model_path, &meta, &err)) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        return 1;
+    }
+    vgg_model *m = NULL;
+    vgg_dataset test;
+    memset(&test, 0, sizeof test);
+    int *conf = NULL;
+    int status = 1;
+    vgg_epoch_stats st;
+    if (vgg_model_create(&m, &meta.cfg, batch_size, &err) ||
+        vgg_checkpoint_load(model_path, m, NULL, &err)) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        goto done;
+    }
+    if (load_test(&test, data, meta.cfg.classes, limit_test, &err)) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        if (err.status == VGG_ERR_IO)
+            fprintf(stderr,
+                    "%s: put the CIFAR-10 binary version in %s (see "
+                    "scripts/get-cifar10) or pass --data DIR\n",
+                    prog, data);
+        goto done;
+    }
+    conf = calloc((size_t)meta.cfg.classes * meta.cfg.classes, sizeof *conf);
+    if (!conf) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        goto done;
+    }
+    if (vgg_evaluate(m, &test, batch_size, &st, conf, NULL, &err)) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        goto done;
+    }
+    if (json) {
+        if (print_json(model_path, &meta, &st, conf)) {
+            fprintf(stderr, "%s: cannot write the JSON report\n", prog);
+            goto done;
+        }
+    } else {
+        print_report(model_path, data, &meta, m, &st, conf);
+    }
+    if (fflush(stdout)) {
+        perror(prog);
+        goto done;
+    }
+    status = 0;
+done:
+    free(conf);
+    vgg_dataset_free(&test);
+    vgg_model_free(m);
+    vgg_ckpt_meta_free(&meta);
+    return status;
+}

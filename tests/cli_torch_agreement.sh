@@ -1,0 +1,16 @@
+#!/bin/bash
+# PyTorch agreement (scripts/torch_agreement.py) with Debian's
+# python3-torch: a vggtrain checkpoint loads into the reference VGG class
+# and gives the same logits and accuracy; a PyTorch-initialised model gives
+# the same loss, layer outputs and gradients in C. Skipped (77) when
+# /usr/bin/python3 cannot import torch and numpy.
+set -u
+BIN=${VGG_BIN_DIR:?}
+SRC=${VGG_SOURCE_DIR:?}
+PY=${VGG_TORCH_PYTHON:-/usr/bin/python3}
+if ! "$PY" -c 'import torch, numpy' 2>/dev/null; then
+    echo "$PY cannot import torch and numpy (apt-get install python3-torch): skipped"
+    exit 77
+fi
+[ -x "$BIN/tests/torch_dump" ] || { echo "no $BIN/tests/torch_dump"; exit 1; }
+exec nice -n 10 "$PY" "$SRC/scripts/torch_agreement.py" --bin "$BIN" --threads 2
