@@ -190,8 +190,8 @@ static void run_bn_fd(int relu) {
     tu_fill_uniform(c.bias, BC, -3, 3, &r);
     float din[BC * BM], dg[BC] = {0}, dbt[BC] = {0}, dbias[BC] = {0};
     bn_probe(&c, &(int){0});
-    vgg_batchnorm_backward(din, dg, dbt, dbias, c.R, c.in, c.out, c.mean,
-                           c.invstd, c.g, relu, BC, BM, c.scratch);
+    vgg_batchnorm_backward(din, dg, dbt, dbias, c.R, c.in, c.g, c.b, c.mean,
+                           c.invstd, relu, BC, BM, c.scratch);
     /* the folded-in bias gets the sum of din (analytically zero) */
     for (int k = 0; k < BC; k++) {
         double s = 0;

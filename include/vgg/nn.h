@@ -53,14 +53,14 @@ void vgg_batchnorm_forward_eval(float *out, const float *in, const float *bias,
                                 const float *gamma, const float *beta,
                                 const float *run_mean, const float *run_var,
                                 int relu, float eps, int C, int M);
-/* in, out, mean, invstd as in the training forward (out gives the ReLU
- * mask; ignored when relu is 0). din may alias dout. dbias (may be NULL)
- * gets the gradient of the folded-in bias, the sum of din. scratch holds
- * 2*C doubles. */
+/* in, mean, invstd as the training forward kept them; gamma and beta as
+ * it used them (the ReLU mask is recomputed from them; ignored when relu
+ * is 0). din may alias dout. dbias (may be NULL) gets the gradient of the
+ * folded-in bias, the sum of din. scratch holds 2*C doubles. */
 void vgg_batchnorm_backward(float *din, float *dgamma, float *dbeta,
                             float *dbias, const float *dout, const float *in,
-                            const float *out, const float *mean,
-                            const float *invstd, const float *gamma, int relu,
+                            const float *gamma, const float *beta,
+                            const float *mean, const float *invstd, int relu,
                             int C, int M, double *scratch);
 
 /* The two halves of each pass, for data-parallel training: the per-channel
@@ -79,13 +79,14 @@ void vgg_batchnorm_apply_train(float *out, float *mean, float *invstd,
                                float momentum, float eps, int C, int M);
 void vgg_batchnorm_backward_sums(double *sums, float *dgamma, float *dbeta,
                                  const float *dout, const float *in,
-                                 const float *out, const float *mean,
-                                 const float *invstd, int relu, int C, int M);
+                                 const float *gamma, const float *beta,
+                                 const float *mean, const float *invstd,
+                                 int relu, int C, int M);
 void vgg_batchnorm_backward_apply(float *din, float *dbias,
                                   const double *sums, long count,
                                   const float *dout, const float *in,
-                                  const float *out, const float *mean,
-                                  const float *invstd, const float *gamma,
+                                  const float *gamma, const float *beta,
+                                  const float *mean, const float *invstd,
                                   int relu, int C, int M);
 
 /* 2x2 max-pool, stride 2, over P planes of H x W (H, W even). arg keeps

@@ -27,6 +27,7 @@ vgg_status vgg_config_parse(vgg_config *cfg, const char *spec, int classes,
     memset(cfg, 0, sizeof *cfg);
     cfg->classes = classes;
     cfg->side = 32;
+    int side = cfg->side, pools = 0;
     const char *p = spec;
     while (*p) {
         while (*p == ' ' || *p == ',') p++;
@@ -36,6 +37,15 @@ vgg_status vgg_config_parse(vgg_config *cfg, const char *spec, int classes,
                             "network table '%s': more than %d entries", spec,
                             VGG_MAX_LAYERS);
         if (*p == 'M') {
+            /* Refused here, not at vgg_model_create, so that --arch and a
+             * checkpoint's arch are checked where they are parsed. */
+            if (side < 2 || side % 2)
+                return vgg_fail(err, VGG_ERR_ARG,
+                                "network table '%s': pool %d "
+                                "would halve a %dx%d map; drop a pool",
+                                spec, pools + 1, side, side);
+            side /= 2;
+            pools++;
             cfg->layers[cfg->nlayers++] = VGG_POOL;
             p++;
             continue;
@@ -50,6 +60,12 @@ vgg_status vgg_config_parse(vgg_config *cfg, const char *spec, int classes,
         cfg->layers[cfg->nlayers++] = (int)v;
         p = end;
     }
+    /* A checkpoint of an empty table would not load (checkpoint.c). */
+    if (cfg->nlayers == 0)
+        return vgg_fail(err, VGG_ERR_ARG,
+                        "network table '%s' is empty; expected widths and M "
+                        "such as '64 64 M 128 M'",
+                        spec);
     return VGG_OK;
 }
 
@@ -393,17 +409,17 @@ void vgg_model_backward(vgg_model *m, int n) {
                 const int C = L->cout;
                 double *sums = m->bn_scratch;
                 vgg_batchnorm_backward_sums(sums, L->dgamma, L->dbeta, g,
-                                            L->conv, L->out, L->mean,
-                                            L->invstd, 1, C, n * hw);
+                                            L->conv, L->gamma, L->beta,
+                                            L->mean, L->invstd, 1, C, n * hw);
                 sums[2 * C] = (double)n * hw;
                 m->dist->sum_f64(sums, 2 * C + 1, m->dist->ctx);
                 vgg_batchnorm_backward_apply(g, L->db, sums, (long)sums[2 * C],
-                                             g, L->conv, L->out, L->mean,
-                                             L->invstd, L->gamma, 1, C, n * hw);
+                                             g, L->conv, L->gamma, L->beta,
+                                             L->mean, L->invstd, 1, C, n * hw);
             } else {
                 vgg_batchnorm_backward(g, L->dgamma, L->dbeta, L->db, g,
-                                       L->conv, L->out, L->mean, L->invstd,
-                                       L->gamma, 1, L->cout, n * hw,
+                                       L->conv, L->gamma, L->beta, L->mean,
+                                       L->invstd, 1, L->cout, n * hw,
                                        m->bn_scratch);
             }
             vgg_prof.seconds[VGG_PROF_BN] += vgg_now() - t;
