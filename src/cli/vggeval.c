@@ -1,5 +1,5 @@
 /* vggeval: scores a vggtrain checkpoint on the CIFAR-10 test split of the
- * classes it was trained on. */
+ * classes it was trained on, or classifies PNG images. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,8 +7,12 @@
 #include <unistd.h>
 
 #include "cli/common/args.h"
+#include "vgg/augment.h"
 #include "vgg/checkpoint.h"
 #include "vgg/cifar.h"
+#include "vgg/image.h"
+#include "vgg/plot.h"
+#include "vgg/predict.h"
 #include "vgg/gemm.h"
 #include "vgg/model.h"
 #include "vgg/train.h"
@@ -18,10 +22,15 @@ static const char *prog = "vggeval";
 static void usage(FILE *f) {
     fprintf(f,
 "usage: vggeval MODEL [options]\n"
+"       vggeval MODEL IMAGE.png... [--top K]\n"
 "Scores a vggtrain checkpoint (MODEL, e.g. model.bin) on the CIFAR-10 test\n"
 "split of the classes it was trained on, and prints the number of images,\n"
 "the test loss and accuracy, the accuracy per class and the confusion\n"
-"matrix.\n"
+"matrix. Given PNG images instead, prints each one's top classes with\n"
+"their probabilities: 32x32 RGB is used as it is; other sizes are resized\n"
+"to 32x32 (area averaging when shrinking, bilinear when enlarging; the\n"
+"aspect ratio is not kept); grey, palette and alpha PNGs are converted to\n"
+"RGB (alpha dropped).\n"
 "\n"
 "  --data DIR         CIFAR-10 binary folder (test_batch.bin)\n"
 "                     [data/cifar-10-batches-bin]\n"
@@ -31,6 +40,9 @@ static void usage(FILE *f) {
 "  --limit-test N     score only the first N test images of the model's\n"
 "                     classes (0: all) [0]\n"
 "  --json             print one JSON object instead of the report\n"
+"  --confusion FILE   also draw the confusion matrix as a heat map with\n"
+"                     the class names: PNG, or SVG if FILE ends in .svg\n"
+"  --top K            with IMAGE arguments: classes shown per image [3]\n"
 "  --help             this text\n"
 "  --version          the version\n"
 "\n"
@@ -38,24 +50,60 @@ static void usage(FILE *f) {
 "data), 2 usage error.\n");
 }
 
-/* The test split only: the model's classes, in file order. */
-static vgg_status load_test(vgg_dataset *ds, const char *dir, int classes,
-                            int limit, vgg_error *err) {
+/* The test split only: the checkpoint's classes (by name, so that a model
+ * trained with --class-names gets its own), relabelled 0..k-1 in the
+ * checkpoint's order, in file order. */
+static vgg_status load_test(vgg_dataset *ds, const char *dir,
+                            const vgg_ckpt_meta *meta, int limit,
+                            vgg_error *err) {
     char path[4096];
     memset(ds, 0, sizeof *ds);
-    if (snprintf(path, sizeof path, "%s/test_batch.bin", dir) >=
+    if (snprintf(path, sizeof path, "%s/batches.meta.txt", dir) >=
         (int)sizeof path)
         return vgg_fail(err, VGG_ERR_ARG, "--data %s: path too long", dir);
-    vgg_status st = vgg_cifar_read_file(ds, path, classes, limit, err);
+    vgg_status st = vgg_cifar_read_meta(ds, path, err);
+    if (st) return st;
+    const int K = meta->cfg.classes;
+    int map[VGG_CIFAR_MAX_CLASSES];
+    for (int l = 0; l < VGG_CIFAR_MAX_CLASSES; l++) {
+        map[l] = -1;
+        for (int c = 0; c < K; c++)
+            if (!strcmp(ds->class_names[l], meta->class_names[c])) map[l] = c;
+    }
+    for (int c = 0; c < K; c++) {
+        int found = 0;
+        for (int l = 0; l < VGG_CIFAR_MAX_CLASSES; l++) found |= map[l] == c;
+        if (!found)
+            return vgg_fail(err, VGG_ERR_MISMATCH,
+                            "%s: the checkpoint's class '%s' is not one of "
+                            "the data set's classes",
+                            path, meta->class_names[c]);
+    }
+    snprintf(path, sizeof path, "%s/test_batch.bin", dir);
+    st = vgg_cifar_read_file(ds, path, VGG_CIFAR_MAX_CLASSES, 0, err);
     if (st) {
         vgg_dataset_free(ds);
         return st;
     }
-    ds->num_classes = classes;
-    if (ds->n == 0) {
+    int n = 0;
+    for (int i = 0; i < ds->n && (limit <= 0 || n < limit); i++) {
+        int c = map[ds->labels[i]];
+        if (c < 0) continue;
+        if (n != i)
+            memcpy(ds->pixels + (size_t)n * VGG_CIFAR_PIXELS,
+                   ds->pixels + (size_t)i * VGG_CIFAR_PIXELS,
+                   VGG_CIFAR_PIXELS);
+        ds->labels[n++] = (uint8_t)c;
+    }
+    ds->n = n;
+    ds->num_classes = K;
+    for (int c = 0; c < K; c++)
+        memcpy(ds->class_names[c], meta->class_names[c], VGG_CLASS_NAME_MAX);
+    if (n == 0) {
         vgg_dataset_free(ds);
         return vgg_fail(err, VGG_ERR_FORMAT,
-                        "%s: no images with a label below %d", path, classes);
+                        "%s: no test images of the checkpoint's classes",
+                        path);
     }
     return VGG_OK;
 }
@@ -127,8 +175,47 @@ static void print_report(const char *path, const char *data,
     }
 }
 
+/* vggeval MODEL IMAGE.png...: the top classes of each image, with
+ * probabilities. Returns the exit status. */
+static int predict_images(vgg_model *m, const vgg_ckpt_meta *meta,
+                          char **images, int nimages, int top) {
+    const int K = meta->cfg.classes;
+    vgg_dataset one;
+    memset(&one, 0, sizeof one);
+    uint8_t px[VGG_CIFAR_PIXELS], label = 0;
+    one.n = 1;
+    one.pixels = px;
+    one.labels = &label;
+    int idx = 0, status = 0;
+    if (top > K) top = K;
+    for (int i = 0; i < nimages; i++) {
+        vgg_error err = {0};
+        int w = 0, h = 0;
+        if (vgg_png_read_cifar(images[i], px, &w, &h, &err)) {
+            fprintf(stderr, "%s: %s\n", prog, err.msg);
+            status = 1;
+            continue;
+        }
+        vgg_augment_batch(m->input, m->labels, &one, &idx, 1, NULL);
+        int correct;
+        vgg_model_forward(m, 1, 0, &correct);
+        vgg_prediction p[VGG_CIFAR_MAX_CLASSES];
+        int k = vgg_top_k(p, top, m->logits, K);
+        printf("%s", images[i]);
+        if (w != 32 || h != 32) printf(" (%dx%d, resized to 32x32)", w, h);
+        printf(":");
+        for (int j = 0; j < k; j++)
+            printf("  %s %.4f", meta->class_names[p[j].label], p[j].prob);
+        printf("\n");
+    }
+    return status;
+}
+
 int main(int argc, char **argv) {
     const char *model_path = NULL, *data = "data/cifar-10-batches-bin";
+    const char *confusion_png = NULL;
+    char **images = calloc((size_t)argc, sizeof *images);
+    int nimages = 0, top = 3;
     int batch_size = 100, limit_test = 0, json = 0;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     int threads = ncpu > 0 ? (int)ncpu : 1;
@@ -153,16 +240,17 @@ int main(int argc, char **argv) {
         } else if (args_match(prog, argc, argv, &i, "--data", &v)) {
             bad = !v;
             data = v;
+        } else if (args_match(prog, argc, argv, &i, "--confusion", &v)) {
+            bad = !v || !*v;
+            confusion_png = v;
+        } else if (args_match(prog, argc, argv, &i, "--top", &v)) {
+            bad = !v || args_int(prog, "--top", v, 1, 10, &top);
         } else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "%s: unknown option '%s'; see --help\n", prog,
                     argv[i]);
             return EXIT_USAGE;
         } else if (model_path) {
-            fprintf(stderr,
-                    "%s: '%s': one checkpoint at a time (already have "
-                    "'%s'); see --help\n",
-                    prog, argv[i], model_path);
-            return EXIT_USAGE;
+            images[nimages++] = argv[i];
         } else {
             model_path = argv[i];
         }
@@ -192,7 +280,16 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s: %s\n", prog, err.msg);
         goto done;
     }
-    if (load_test(&test, data, meta.cfg.classes, limit_test, &err)) {
+    if (nimages) {
+        if (json || confusion_png || limit_test)
+            fprintf(stderr,
+                    "%s: --json, --confusion and --limit-test apply to "
+                    "scoring the test set, not to images; ignored\n",
+                    prog);
+        status = predict_images(m, &meta, images, nimages, top);
+        goto done;
+    }
+    if (load_test(&test, data, &meta, limit_test, &err)) {
         fprintf(stderr, "%s: %s\n", prog, err.msg);
         if (err.status == VGG_ERR_IO)
             fprintf(stderr,
@@ -218,12 +315,20 @@ int main(int argc, char **argv) {
     } else {
         print_report(model_path, data, &meta, m, &st, conf);
     }
+    if (confusion_png &&
+        vgg_plot_confusion(confusion_png, conf, meta.cfg.classes,
+                           (const char(*)[VGG_CLASS_NAME_MAX])meta.class_names,
+                           &err)) {
+        fprintf(stderr, "%s: --confusion: %s\n", prog, err.msg);
+        goto done;
+    }
     if (fflush(stdout)) {
         perror(prog);
         goto done;
     }
     status = 0;
 done:
+    free(images);
     free(conf);
     vgg_dataset_free(&test);
     vgg_model_free(m);
