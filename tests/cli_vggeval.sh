@@ -109,7 +109,10 @@ usage "--frobnicate" "$T/m.bin" --frobnicate
 usage "--batch-size" "$T/m.bin" --batch-size 0
 usage "--batch-size" "$T/m.bin" --batch-size
 usage "--threads" "$T/m.bin" --threads x
-usage "one checkpoint" "$T/m.bin" "$T/m.bin"
+usage "--top" "$T/m.bin" --top 0
+# Arguments after MODEL are images to classify: a checkpoint is not a PNG.
+"$BIN/vggeval" "$T/m.bin" "$T/m.bin" > /dev/null 2> "$T/err" && fail "a checkpoint taken for an image"
+grep -q "m.bin: not a PNG" "$T/err" || fail "image error: $(cat "$T/err")"
 "$BIN/vggeval" --help | grep -q -- "--json" || fail "--help"
 "$BIN/vggeval" --version | grep -q "^vggeval " || fail "--version"
 echo "PASS"
