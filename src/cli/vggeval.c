@@ -214,7 +214,12 @@ static int predict_images(vgg_model *m, const vgg_ckpt_meta *meta,
 int main(int argc, char **argv) {
     const char *model_path = NULL, *data = "data/cifar-10-batches-bin";
     const char *confusion_png = NULL;
+    /* Freed on every return, usage errors included (LeakSanitizer). */
     char **images = calloc((size_t)argc, sizeof *images);
+    if (!images) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        return 1;
+    }
     int nimages = 0, top = 3;
     int batch_size = 100, limit_test = 0, json = 0;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -224,9 +229,11 @@ int main(int argc, char **argv) {
         int bad = 0;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
+            free(images);
             return 0;
         } else if (!strcmp(argv[i], "--version")) {
             printf("vggeval %s\n", VGG_VERSION_STRING);
+            free(images);
             return 0;
         } else if (!strcmp(argv[i], "--json")) {
             json = 1;
@@ -238,27 +245,32 @@ int main(int argc, char **argv) {
             bad = !v || args_int(prog, "--limit-test", v, 0, 1000000,
                                  &limit_test);
         } else if (args_match(prog, argc, argv, &i, "--data", &v)) {
-            bad = !v;
+            bad = args_path(prog, "--data", v) != 0;
             data = v;
         } else if (args_match(prog, argc, argv, &i, "--confusion", &v)) {
-            bad = !v || !*v;
+            bad = args_path(prog, "--confusion", v) != 0;
             confusion_png = v;
         } else if (args_match(prog, argc, argv, &i, "--top", &v)) {
             bad = !v || args_int(prog, "--top", v, 1, 10, &top);
         } else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "%s: unknown option '%s'; see --help\n", prog,
                     argv[i]);
+            free(images);
             return EXIT_USAGE;
         } else if (model_path) {
             images[nimages++] = argv[i];
         } else {
             model_path = argv[i];
         }
-        if (bad) return EXIT_USAGE;
+        if (bad) {
+            free(images);
+            return EXIT_USAGE;
+        }
     }
     if (!model_path) {
         fprintf(stderr, "%s: missing MODEL, the checkpoint to score (e.g. "
                         "model.bin); see --help\n", prog);
+        free(images);
         return EXIT_USAGE;
     }
     vgg_set_threads(threads);
@@ -267,6 +279,7 @@ int main(int argc, char **argv) {
     vgg_ckpt_meta meta;
     if (vgg_checkpoint_read_meta(model_path, &meta, &err)) {
         fprintf(stderr, "%s: %s\n", prog, err.msg);
+        free(images);
         return 1;
     }
     vgg_model *m = NULL;

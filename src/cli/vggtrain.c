@@ -174,9 +174,20 @@ static void catch_signals(void) {
 /* ---- processes: one, or MPI ranks ---- */
 
 typedef struct proc {
-    int rank, size;
+    int rank, size, mpi; /* mpi: MPI_Init was called */
     vgg_dist dist;
 } proc;
+
+/* MPI is started only under a launcher (mpirun, srun, hydra), which sets one
+ * of these: a plain run does not pay MPI's start-up or see its threads. */
+static int launched_by_mpi(void) {
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE",
+                                       "PMIX_RANK", "MPI_LOCALNRANKS",
+                                       "SLURM_PROCID"};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
+        if (getenv(vars[i])) return 1;
+    return 0;
+}
 
 #ifdef VGG_HAVE_MPI
 static void mpi_sum_f64(double *buf, int n, void *ctx) {
@@ -211,7 +222,7 @@ static int any_failed(const proc *p, int failed, const char *msg) {
 static void proc_end(const proc *p) {
     (void)p;
 #ifdef VGG_HAVE_MPI
-    MPI_Finalize();
+    if (p->mpi) MPI_Finalize();
 #endif
 }
 
@@ -387,28 +398,28 @@ static int parse_args(options *o, int argc, char **argv) {
         } else if (args_match(prog, argc, argv, &i, "--seed", &v)) {
             bad = !v || args_u64(prog, "--seed", v, &o->seed);
         } else if (args_match(prog, argc, argv, &i, "--data", &v)) {
-            bad = !v || !*v;
+            bad = args_path(prog, "--data", v) != 0;
             o->data = v;
         } else if (args_match(prog, argc, argv, &i, "--arch", &v)) {
             bad = !v;
             o->arch = v;
         } else if (args_match(prog, argc, argv, &i, "--class-names", &v)) {
-            bad = !v || !*v;
+            bad = args_path(prog, "--class-names", v) != 0;
             o->class_names = v;
         } else if (args_match(prog, argc, argv, &i, "--out", &v)) {
-            bad = !v || !*v;
+            bad = args_path(prog, "--out", v) != 0;
             o->out = v;
         } else if (args_match(prog, argc, argv, &i, "--resume", &v)) {
-            bad = !v || !*v;
+            bad = args_path(prog, "--resume", v) != 0;
             o->resume = v;
         } else if (args_match(prog, argc, argv, &i, "--log", &v)) {
-            bad = !v || !*v;
+            bad = args_path(prog, "--log", v) != 0;
             o->log = v;
         } else if (args_match(prog, argc, argv, &i, "--curve", &v)) {
-            bad = !v || !*v;
+            bad = args_path(prog, "--curve", v) != 0;
             o->curve = v;
         } else if (args_match(prog, argc, argv, &i, "--samples", &v)) {
-            bad = !v || !*v;
+            bad = args_path(prog, "--samples", v) != 0;
             o->samples = v;
         } else if (schedule_flag(argv[i], flag, sizeof flag)) {
             if (args_match(prog, argc, argv, &i, flag, &v) && v &&
@@ -483,11 +494,14 @@ static vgg_status write_samples(const char *path, const vgg_dataset *ds,
 }
 
 int main(int argc, char **argv) {
-    proc P = {0, 1, {0}};
+    proc P = {0, 1, 0, {0}};
 #ifdef VGG_HAVE_MPI
-    MPI_Init(&argc, &argv);
-    MPI_Comm_rank(MPI_COMM_WORLD, &P.rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &P.size);
+    if (launched_by_mpi()) {
+        MPI_Init(&argc, &argv);
+        P.mpi = 1;
+        MPI_Comm_rank(MPI_COMM_WORLD, &P.rank);
+        MPI_Comm_size(MPI_COMM_WORLD, &P.size);
+    }
 #endif
     options o = {.epochs = 50, .classes = 3, .batch_size = 128,
                  .eval_batch_size = 100, .lr = 0.01f, .momentum = 0.9f,

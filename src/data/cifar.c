@@ -4,6 +4,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+/* fopen() succeeds on a folder, whose size then reads as LONG_MAX. */
+static vgg_status check_regular(FILE *f, const char *path, vgg_error *err) {
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && !S_ISREG(sb.st_mode))
+        return vgg_fail(err, VGG_ERR_IO, "%s: not a regular file", path);
+    return VGG_OK;
+}
 
 void vgg_dataset_free(vgg_dataset *ds) {
     if (!ds) return;
@@ -22,6 +31,11 @@ vgg_status vgg_cifar_read_meta(vgg_dataset *ds, const char *path,
                         "%s: cannot open (%s); expected the CIFAR-10 class "
                         "names, one a line",
                         path, strerror(errno));
+    vgg_status st = check_regular(f, path, err);
+    if (st) {
+        fclose(f);
+        return st;
+    }
     char line[256];
     int k = 0;
     while (k < VGG_CIFAR_MAX_CLASSES && fgets(line, sizeof line, f)) {
@@ -52,6 +66,11 @@ vgg_status vgg_cifar_read_file(vgg_dataset *ds, const char *path, int classes,
     if (!f)
         return vgg_fail(err, VGG_ERR_IO, "%s: cannot open (%s)", path,
                         strerror(errno));
+    vgg_status st = check_regular(f, path, err);
+    if (st) {
+        fclose(f);
+        return st;
+    }
     if (fseek(f, 0, SEEK_END) != 0) {
         fclose(f);
         return vgg_fail(err, VGG_ERR_IO, "%s: cannot seek (%s)", path,

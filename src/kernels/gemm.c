@@ -1,15 +1,24 @@
+/* GEMM dispatch: our AVX-512 kernels where the CPU has them, OpenBLAS
+ * otherwise. The choice is made once, at first use (or by
+ * vgg_gemm_select); the environment variable VGG_GEMM=openblas|avx512
+ * overrides the automatic choice (an unavailable request falls back to
+ * OpenBLAS). */
 #include "vgg/gemm.h"
 #include "vgg/profile.h"
 
 #include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
+#include "gemm_avx512.h"
+
 /* OpenBLAS exports these; Debian's cblas.h declares them. */
 extern void openblas_set_num_threads(int);
 
-static vgg_gemm_impl current = VGG_GEMM_OPENBLAS;
+static vgg_gemm_impl current = VGG_GEMM_AUTO; /* AUTO: not chosen yet */
 static int nthreads = 1;
 
 void vgg_gemm_openblas(int transa, int transb, int M, int N, int K,
@@ -21,21 +30,48 @@ void vgg_gemm_openblas(int transa, int transb, int M, int N, int K,
 }
 
 vgg_gemm_impl vgg_gemm_select(vgg_gemm_impl impl) {
-    (void)impl;
-    current = VGG_GEMM_OPENBLAS;
+    if (impl == VGG_GEMM_AUTO) {
+        const char *env = getenv("VGG_GEMM");
+        if (env && strcmp(env, "openblas") == 0)
+            impl = VGG_GEMM_OPENBLAS;
+        else if (env && strcmp(env, "avx512") == 0)
+            impl = VGG_GEMM_AVX512;
+        else
+            impl = VGG_GEMM_AVX512; /* the best there is, if the CPU has it */
+    }
+    if (impl == VGG_GEMM_AVX512 && !vgg_gemm_avx512_supported())
+        impl = VGG_GEMM_OPENBLAS;
+    if (impl != VGG_GEMM_AVX512) impl = VGG_GEMM_OPENBLAS;
+    current = impl;
+    return current;
+}
+
+static vgg_gemm_impl current_impl(void) {
+    if (current == VGG_GEMM_AUTO) vgg_gemm_select(VGG_GEMM_AUTO);
     return current;
 }
 
 const char *vgg_gemm_name(void) {
-    return current == VGG_GEMM_AVX512 ? "avx512" : "openblas";
+    return current_impl() == VGG_GEMM_AVX512 ? "avx512" : "openblas";
 }
 
 void vgg_gemm(int transa, int transb, int M, int N, int K, float alpha,
               const float *A, int lda, const float *B, int ldb, float beta,
               float *C, int ldc) {
     double t = vgg_now();
-    vgg_gemm_openblas(transa, transb, M, N, K, alpha, A, lda, B, ldb, beta, C,
-                      ldc);
+    int done = 0;
+    /* Our kernels share their packing buffers between calls: from inside a
+     * parallel region (concurrent callers) use OpenBLAS. */
+    int nested = 0;
+#ifdef _OPENMP
+    nested = omp_in_parallel();
+#endif
+    if (current_impl() == VGG_GEMM_AVX512 && !nested)
+        done = vgg_gemm_avx512(transa, transb, M, N, K, alpha, A, lda, B, ldb,
+                               beta, C, ldc, nthreads) == 0;
+    if (!done)
+        vgg_gemm_openblas(transa, transb, M, N, K, alpha, A, lda, B, ldb, beta,
+                          C, ldc);
     vgg_prof.seconds[VGG_PROF_GEMM] += vgg_now() - t;
     vgg_prof.gemm_flops += 2.0 * M * N * K;
 }

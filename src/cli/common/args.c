@@ -80,3 +80,13 @@ int args_match(const char *prog, int argc, char **argv, int *i,
     *val = argv[++*i];
     return 1;
 }
+
+int args_path(const char *prog, const char *flag, const char *s) {
+    if (!s) return -1; /* args_match already said the value is missing */
+    if (!*s) {
+        fprintf(stderr, "%s: %s: expected a value, got an empty string\n", prog,
+                flag);
+        return -1;
+    }
+    return 0;
+}

@@ -22,4 +22,8 @@ int args_u64(const char *prog, const char *flag, const char *s,
 int args_match(const char *prog, int argc, char **argv, int *i,
                const char *name, const char **val);
 
+/* Checks a flag that takes a path or a name: present and not empty. Prints the error and
+ * returns -1 otherwise. */
+int args_path(const char *prog, const char *flag, const char *s);
+
 #endif

@@ -1,0 +1,183 @@
+/* vgg-gemm-bench: times every GEMM of one VGG16 training step (batch 128
+ * by default: forward, weight gradient, input gradient of each conv layer)
+ * with OpenBLAS and with our AVX-512 kernels, and prints GFLOP/s per shape
+ * and the FLOP-weighted total for the step.
+ *
+ *   vgg-gemm-bench [--threads N] [--reps R] [--batch B] [--only ours|openblas]
+ *                  [--blocking KC,MC,NC] [--layer L] [--min]
+ *
+ * Each figure is the median of R timed runs after one warm-up run (--min:
+ * the fastest run, for a machine shared with other work). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kernels/gemm_avx512.h"
+#include "vgg/gemm.h"
+#include "vgg/profile.h"
+
+typedef struct layer { int cin, cout, hw; } layer;
+
+static const layer vgg16[] = {
+    {3, 64, 32},    {64, 64, 32},   {64, 128, 16},  {128, 128, 16},
+    {128, 256, 8},  {256, 256, 8},  {256, 256, 8},  {256, 512, 4},
+    {512, 512, 4},  {512, 512, 4},  {512, 512, 2},  {512, 512, 2},
+    {512, 512, 2},
+};
+#define NLAYERS (int)(sizeof vgg16 / sizeof vgg16[0])
+
+typedef struct shape {
+    const char *pass;
+    int ta, tb, M, N, K;
+    float beta;
+} shape;
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void fill(float *x, size_t n, unsigned seed) {
+    unsigned s = seed * 2654435761u + 1u;
+    for (size_t i = 0; i < n; i++) {
+        s = s * 1664525u + 1013904223u;
+        x[i] = (float)((s >> 8) & 0xFFFF) / 65536.0f - 0.5f;
+    }
+}
+
+/* Median seconds of reps runs (after a warm-up) of one shape. */
+static int use_min;
+
+/* Lets the other implementation's idle threads stop spinning (OpenBLAS's
+ * workers busy-wait for ~0.1 s after a call) before timing the next one. */
+static void settle(void) {
+    struct timespec ts = {0, 250 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+}
+
+static double time_shape(const shape *s, const float *A, const float *B,
+                         float *C, int reps) {
+    int lda = s->ta ? s->M : s->K, ldb = s->tb ? s->K : s->N;
+    double *t = malloc(sizeof(double) * reps);
+    if (!t) return -1.0;
+    for (int r = -1; r < reps; r++) {
+        double t0 = vgg_now();
+        vgg_gemm(s->ta, s->tb, s->M, s->N, s->K, 1.0f, A, lda, B, ldb, s->beta,
+                 C, s->N);
+        double dt = vgg_now() - t0;
+        if (r >= 0) t[r] = dt;
+    }
+    qsort(t, reps, sizeof(double), cmp_double);
+    double med = use_min ? t[0]
+                 : reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
+    free(t);
+    return med;
+}
+
+int main(int argc, char **argv) {
+    int threads = 2, reps = 5, batch = 128, only = 0, only_layer = -1;
+    int kc = 0, mc = 0, nc = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--threads") && v) threads = atoi(argv[++i]);
+        else if (!strcmp(a, "--reps") && v) reps = atoi(argv[++i]);
+        else if (!strcmp(a, "--batch") && v) batch = atoi(argv[++i]);
+        else if (!strcmp(a, "--layer") && v) only_layer = atoi(argv[++i]);
+        else if (!strcmp(a, "--min")) use_min = 1;
+        else if (!strcmp(a, "--only") && v) {
+            v = argv[++i];
+            only = !strcmp(v, "ours") ? 1 : !strcmp(v, "openblas") ? 2 : -1;
+            if (only < 0) {
+                fprintf(stderr, "%s: --only takes ours or openblas\n", argv[0]);
+                return 2;
+            }
+        } else if (!strcmp(a, "--blocking") && v) {
+            if (sscanf(argv[++i], "%d,%d,%d", &kc, &mc, &nc) != 3) {
+                fprintf(stderr, "%s: --blocking takes KC,MC,NC\n", argv[0]);
+                return 2;
+            }
+        } else {
+            fprintf(stderr,
+                    "usage: %s [--threads N] [--reps R] [--batch B] "
+                    "[--only ours|openblas] [--blocking KC,MC,NC] [--layer L] [--min]\n",
+                    argv[0]);
+            return 2;
+        }
+    }
+    if (threads < 1 || reps < 1 || batch < 1) {
+        fprintf(stderr, "%s: --threads, --reps and --batch must be >= 1\n", argv[0]);
+        return 2;
+    }
+    vgg_set_threads(threads);
+    vgg_gemm_avx512_set_blocking(kc, mc, nc);
+    int have_ours = vgg_gemm_avx512_supported();
+    int bkc, bmc, bnc, mr, nr;
+    vgg_gemm_avx512_get_blocking(&bkc, &bmc, &bnc, &mr, &nr);
+    const char *ct = getenv("OPENBLAS_CORETYPE");
+    printf("# VGG16 GEMMs of one training step, batch %d, %d thread(s), %s of %d\n",
+           batch, threads, use_min ? "fastest" : "median", reps);
+    printf("# OPENBLAS_CORETYPE=%s; ours: %s, micro-kernel %dx%d, KC=%d MC=%d NC=%d\n",
+           ct ? ct : "(unset)", have_ours ? "avx512" : "unavailable", mr, nr,
+           bkc, bmc, bnc);
+    printf("%-5s %-4s %-5s %6s %7s %5s %8s %10s %10s %6s\n", "layer", "pass",
+           "trans", "M", "N", "K", "GFLOP", "openblas", "ours", "ratio");
+
+    double flops_total = 0, t_ob = 0, t_ours = 0;
+    for (int l = 0; l < NLAYERS; l++) {
+        if (only_layer >= 0 && l != only_layer) continue;
+        const layer *ly = &vgg16[l];
+        int K = ly->cin * 9, Mp = batch * ly->hw * ly->hw;
+        shape sh[3] = {
+            {"fwd", 0, 0, ly->cout, Mp, K, 1.0f},
+            {"dW", 0, 1, ly->cout, K, Mp, 1.0f},
+            {"dcol", 1, 0, K, Mp, ly->cout, 0.0f},
+        };
+        int npass = l == 0 ? 2 : 3; /* no input gradient for the image */
+        for (int p = 0; p < npass; p++) {
+            const shape *s = &sh[p];
+            size_t na = (size_t)s->M * s->K, nb = (size_t)s->K * s->N,
+                   ncc = (size_t)s->M * s->N;
+            float *A = malloc(na * sizeof(float)), *B = malloc(nb * sizeof(float)),
+                  *C = malloc(ncc * sizeof(float));
+            if (!A || !B || !C) {
+                fprintf(stderr, "%s: out of memory for layer %d %s\n", argv[0], l, s->pass);
+                return 1;
+            }
+            fill(A, na, 1);
+            fill(B, nb, 2);
+            memset(C, 0, ncc * sizeof(float));
+            double fl = 2.0 * s->M * s->N * s->K;
+            double to = 0, tu = 0;
+            if (only != 1) {
+                settle();
+                vgg_gemm_select(VGG_GEMM_OPENBLAS);
+                to = time_shape(s, A, B, C, reps);
+            }
+            if (only != 2 && have_ours) {
+                settle();
+                vgg_gemm_select(VGG_GEMM_AVX512);
+                tu = time_shape(s, A, B, C, reps);
+            }
+            flops_total += fl;
+            t_ob += to;
+            t_ours += tu;
+            char tr[8];
+            snprintf(tr, sizeof tr, "%c%c", s->ta ? 'T' : 'N', s->tb ? 'T' : 'N');
+            printf("%-5d %-4s %-5s %6d %7d %5d %8.3f %10.1f %10.1f %6.2f\n", l,
+                   s->pass, tr, s->M, s->N, s->K, fl * 1e-9,
+                   to > 0 ? fl / to * 1e-9 : 0.0, tu > 0 ? fl / tu * 1e-9 : 0.0,
+                   to > 0 && tu > 0 ? to / tu : 0.0);
+            fflush(stdout);
+            free(A);
+            free(B);
+            free(C);
+        }
+    }
+    printf("step  all  %-5s %6s %7s %5s %8.3f %10.1f %10.1f %6.2f\n", "", "", "",
+           "", flops_total * 1e-9, t_ob > 0 ? flops_total / t_ob * 1e-9 : 0.0,
+           t_ours > 0 ? flops_total / t_ours * 1e-9 : 0.0,
+           t_ob > 0 && t_ours > 0 ? t_ob / t_ours : 0.0);
+    printf("# step GEMM time: openblas %.1f ms, ours %.1f ms\n", t_ob * 1e3, t_ours * 1e3);
+    return 0;
+}

@@ -1,0 +1,518 @@
+/* Single-precision GEMM in AVX-512F intrinsics, BLIS-style, for the
+ * convolution shapes (C[Cout][N*H*W] and friends: one operand dimension in
+ * the hundreds, one in the tens of thousands).
+ *
+ * Loops, outer to inner (BLIS's five loops around a 6x64 micro-kernel):
+ *   jc: NC columns of C          B block op(B)[KC][NC]
+ *   pc: KC of the depth          (fixed order: this is what makes each C
+ *                                 element's sum order independent of threads)
+ *   ic: MC rows of C             A block op(A)[MC][KC] packed
+ *   then, order 0 (the default):
+ *     jr: NR columns             B micro-panel [KC][NR], packed just before
+ *                                its first use (during ic == 0), L1/L2
+ *     ir: MR rows                micro-kernel: C[MR][NR] += a[KC][MR] b[KC][NR]
+ *   or order 1 (depth K < 128, where order 0's panels are too thin): the B
+ *   block packed whole up front (L2), ir outside jr (A micro-panel in L1).
+ * The 6x64 tile holds 24 zmm accumulators; each k step is 4 loads of B,
+ * 6 broadcasts of A and 24 FMAs, which keeps both FMA pipes busy: alone, on
+ * data in L1/L2, it runs at the measured FMA peak of one core.
+ *  * Packed layouts: an A micro-panel stores, for each k, MR consecutive rows;
+ * a B micro-panel stores, for each k, NR consecutive columns (NR/16 zmm).
+ * Edges are zero-padded in the packed buffers; partial C tiles are stored
+ * with masks, by a kernel no wider than the tile.
+ *
+ * Threads: C is cut into one disjoint slab per thread (column slabs, or row
+ * slabs when C is tall), and each thread runs the loops above on its slab
+ * with its own packing buffers: no barriers, no shared writes.
+ *
+ * The file is compiled for AVX-512F by a pragma, whatever the build's
+ * -march: nothing here may run before vgg_gemm_avx512_supported(). */
+#define _DEFAULT_SOURCE /* madvise(MADV_HUGEPAGE) */
+#include "gemm_avx512.h"
+
+#include <immintrin.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+int vgg_gemm_avx512_supported(void) {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,fma"))), \
+                             apply_to = function)
+#elif defined(__GNUC__)
+#pragma GCC push_options
+#pragma GCC target("avx512f,fma")
+#endif
+
+/* Micro-kernel shape: MR rows x NV zmm (NR = 16*NV columns). */
+#ifndef VGG_GEMM_MR
+#define VGG_GEMM_MR 6
+#endif
+#ifndef VGG_GEMM_NV
+#define VGG_GEMM_NV 4
+#endif
+#define MR VGG_GEMM_MR
+#define NV VGG_GEMM_NV
+#define NR (16 * NV)
+
+#define MAX_THREADS 64
+
+/* Cache blocking, one set per loop order (see gemm_slab), measured on
+ * Zen 5 (48 KiB L1, 1 MiB L2 per core) over the VGG16 step: docs/gemm.md.
+ *   order 0: B micro-panel [KC][NR] (64 KiB) from L1/L2, A block
+ *            [MC][KC] (144 KiB) in L2, B block [KC][NC] in L3;
+ *   order 1: A micro-panel [KC][MR] (6 KiB) in L1, B block [KC][NC]
+ *            (512 KiB) in L2, A block in L3. */
+typedef struct blocking { int kc, mc, nc; } blocking;
+static const blocking blk_default[2] = {{256, 144, 3072}, {256, 384, 512}};
+static blocking blk[2] = {{256, 144, 3072}, {256, 384, 512}};
+static int force_order = -1;
+
+void vgg_gemm_avx512_set_blocking(int kc, int mc, int nc) {
+    if (kc <= 0 && mc <= 0 && nc <= 0) {
+        memcpy(blk, blk_default, sizeof blk);
+        return;
+    }
+    for (int o = 0; o < 2; o++) {
+        if (kc > 0) blk[o].kc = kc;
+        if (mc > 0) blk[o].mc = (mc + MR - 1) / MR * MR;
+        if (nc > 0) blk[o].nc = (nc + NR - 1) / NR * NR;
+    }
+}
+
+void vgg_gemm_avx512_get_blocking(int *kc, int *mc, int *nc, int *mr,
+                                  int *nr) {
+    *kc = blk[0].kc;
+    *mc = blk[0].mc;
+    *nc = blk[0].nc;
+    *mr = MR;
+    *nr = NR;
+}
+
+void vgg_gemm_avx512_set_order(int order) {
+    force_order = order == 0 || order == 1 ? order : -1;
+}
+
+/* Per-thread packing buffers, grown on demand and kept for the process. */
+static float *buf_a[MAX_THREADS], *buf_b[MAX_THREADS];
+static size_t cap_a[MAX_THREADS], cap_b[MAX_THREADS];
+
+/* Buffers are 2 MiB-aligned and asked to be huge pages where the kernel
+ * allows it (transparent huge pages in madvise mode): a packed B block is
+ * swept once per A micro-panel, and 4 KiB pages would cost a TLB miss
+ * every 4 KiB of it. */
+#define HUGE_PAGE (2u << 20)
+
+static int reserve(float **buf, size_t *cap, size_t n) {
+    if (*cap >= n) return 0;
+    size_t bytes = (n * sizeof(float) + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+    float *p = aligned_alloc(HUGE_PAGE, bytes);
+    if (!p) return -1;
+#ifdef MADV_HUGEPAGE
+    madvise(p, bytes, MADV_HUGEPAGE); /* advice only: failure is harmless */
+#endif
+    free(*buf);
+    *buf = p;
+    *cap = bytes / sizeof(float);
+    return 0;
+}
+
+static inline int imin(int a, int b) { return a < b ? a : b; }
+
+static int pack_prefetch = 1; /* a switch for measuring, always on */
+
+typedef struct gemm_args {
+    int transa, transb, K;
+    float alpha, beta;
+    const float *A, *B;
+    long lda, ldb, ldc;
+    float *C;
+} gemm_args;
+#define PACK_AHEAD 8
+
+/* The depth is cut into equal blocks of at most kc (K = 576 -> 2 x 288
+ * rather than 256 + 256 + 64): fewer passes over C, no thin last pass. It
+ * depends on K alone, so every thread sums in the same order. */
+static int kc_block(int K, int kc) {
+    int nb = (K + kc - 1) / kc;
+    return (K + nb - 1) / nb;
+}
+
+/* ---- micro-kernel ------------------------------------------------------ */
+
+/* C[mr][nv*16 - masked tail] (row stride ldc) = alpha * a.b + beta * C,
+ * where a is a packed A micro-panel [kc][MR] and b a packed B micro-panel
+ * [kc][NR] of which the first nv vectors are used. Rows past mr and lanes
+ * outside `last` (the mask of the nv-th vector) are computed from the zero
+ * padding and not stored. beta == 0 does not read C. One copy per nv, so
+ * that a narrow edge (or a thread's slab that ends mid-panel) does not pay
+ * for a full-width tile. */
+#define DEFINE_KERNEL(NVX)                                                     \
+    static void kernel_nv##NVX(long kc, const float *restrict a,              \
+                               const float *restrict b, float *restrict c,    \
+                               long ldc, int mr, __mmask16 last, float alpha, \
+                               float beta) {                                  \
+        __m512 acc[MR][NVX];                                                   \
+        _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                  \
+            _Pragma("GCC unroll 8") for (int j = 0; j < NVX; j++)              \
+                acc[i][j] = _mm512_setzero_ps();                               \
+        _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                  \
+            _Pragma("GCC unroll 8") for (int j = 0; j < NVX; j++)              \
+                _mm_prefetch((const char *)(c + i * ldc + 16 * j), _MM_HINT_T0); \
+        _Pragma("GCC unroll 4") for (long p = 0; p < kc; p++) {                \
+            __m512 bv[NVX];                                                    \
+            _Pragma("GCC unroll 8") for (int j = 0; j < NVX; j++)              \
+                bv[j] = _mm512_load_ps(b + 16 * j);                            \
+            _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++) {            \
+                __m512 av = _mm512_set1_ps(a[i]);                              \
+                _Pragma("GCC unroll 8") for (int j = 0; j < NVX; j++)          \
+                    acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]);         \
+            }                                                                  \
+            a += MR;                                                           \
+            b += NR;                                                           \
+        }                                                                      \
+        store_tile(&acc[0][0], NVX, c, ldc, mr, last, alpha, beta);            \
+    }
+
+/* Writes the accumulators acc[MR][nv] (nv compile-time after inlining). */
+static inline __attribute__((always_inline)) void
+store_tile(const __m512 *acc, int nv, float *c, long ldc, int mr,
+           __mmask16 last, float alpha, float beta) {
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+        if (i >= mr) break;
+        float *ci = c + i * ldc;
+#pragma GCC unroll 8
+        for (int j = 0; j < nv; j++) {
+            __mmask16 m = j == nv - 1 ? last : (__mmask16)0xFFFF;
+            __m512 r = acc[i * nv + j];
+            if (alpha != 1.0f) r = _mm512_mul_ps(va, r);
+            if (beta == 1.0f)
+                r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(m, ci + 16 * j));
+            else if (beta != 0.0f)
+                r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m, ci + 16 * j), r);
+            _mm512_mask_storeu_ps(ci + 16 * j, m, r);
+        }
+    }
+}
+
+DEFINE_KERNEL(1)
+#if NV >= 2
+DEFINE_KERNEL(2)
+#endif
+#if NV >= 3
+DEFINE_KERNEL(3)
+#endif
+#if NV >= 4
+DEFINE_KERNEL(4)
+#endif
+#if NV > 4
+#error "micro-kernel wider than 4 vectors: add its DEFINE_KERNEL"
+#endif
+
+/* One tile: mr <= MR rows, nr <= NR columns. */
+static inline void tile(long kc, const float *a, const float *b, float *c,
+                        long ldc, int mr, int nr, float alpha, float beta) {
+    int nv = (nr + 15) / 16;
+    __mmask16 last = (__mmask16)(0xFFFFu >> (nv * 16 - nr));
+    switch (nv) {
+#if NV >= 4
+    case 4: kernel_nv4(kc, a, b, c, ldc, mr, last, alpha, beta); break;
+#endif
+#if NV >= 3
+    case 3: kernel_nv3(kc, a, b, c, ldc, mr, last, alpha, beta); break;
+#endif
+#if NV >= 2
+    case 2: kernel_nv2(kc, a, b, c, ldc, mr, last, alpha, beta); break;
+#endif
+    default: kernel_nv1(kc, a, b, c, ldc, mr, last, alpha, beta); break;
+    }
+}
+
+/* ---- packing ----------------------------------------------------------- */
+
+/* r[0..15] <- its transpose (r[i] lane j becomes r[j] lane i). */
+static inline void transpose16(__m512 r[16]) {
+    __m512 t[16], u[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        __m512d t0 = _mm512_castps_pd(t[4 * i]), t1 = _mm512_castps_pd(t[4 * i + 1]);
+        __m512d t2 = _mm512_castps_pd(t[4 * i + 2]), t3 = _mm512_castps_pd(t[4 * i + 3]);
+        u[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+        u[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+        u[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+        u[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+    }
+    /* u[4g+k] lane L holds column 4L+k of rows 4g..4g+3. */
+    for (int k = 0; k < 4; k++) {
+        __m512 v0 = _mm512_shuffle_f32x4(u[k], u[4 + k], 0x44);
+        __m512 v1 = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0x44);
+        __m512 v2 = _mm512_shuffle_f32x4(u[k], u[4 + k], 0xEE);
+        __m512 v3 = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0xEE);
+        r[k] = _mm512_shuffle_f32x4(v0, v1, 0x88);
+        r[4 + k] = _mm512_shuffle_f32x4(v0, v1, 0xDD);
+        r[8 + k] = _mm512_shuffle_f32x4(v2, v3, 0x88);
+        r[12 + k] = _mm512_shuffle_f32x4(v2, v3, 0xDD);
+    }
+}
+
+static inline __mmask16 tail_mask(int n) {
+    return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+}
+
+/* Packs the block X[i][p] (i < rows, p < kc) where X[i][p] = x[i*ldx + p]
+ * (the depth runs along memory) into micro-panels of W rows:
+ * out[panel][p][W]. Rows past `rows` are zero. Used for op(A) with
+ * transa == 0 (W = MR) and op(B) with transb == 1 (W = NR). */
+static void pack_rows_kmajor(float *restrict out, const float *x, long ldx,
+                             int rows, int kc, int W) {
+    for (int i0 = 0; i0 < rows; i0 += W) {
+        float *panel = out + (long)i0 * kc;
+        for (int g = 0; g < W; g += 16) {
+            int gw = imin(16, W - g); /* lanes of this group in the panel */
+            int nrow = imin(gw, rows - i0 - g);
+            if (nrow < 0) nrow = 0;
+            for (int p = 0; p < kc; p += 16) {
+                int np = imin(16, kc - p);
+                __mmask16 m = tail_mask(np);
+                __m512 r[16];
+                /* rows are short runs (kc floats) far apart: fetch 4 lines
+                 * ahead in each (past kc it is the next depth block's) */
+                if (pack_prefetch)
+                    for (int i = 0; i < nrow; i++)
+                        _mm_prefetch((const char *)(x + (long)(i0 + g + i) * ldx + p + 64),
+                                     _MM_HINT_T0);
+                for (int i = 0; i < 16; i++)
+                    r[i] = i < nrow ? _mm512_maskz_loadu_ps(
+                                          m, x + (long)(i0 + g + i) * ldx + p)
+                                    : _mm512_setzero_ps();
+                transpose16(r);
+                __mmask16 wm = tail_mask(gw);
+                for (int q = 0; q < np; q++)
+                    _mm512_mask_storeu_ps(panel + (long)(p + q) * W + g, wm,
+                                          r[q]);
+            }
+        }
+    }
+}
+
+/* Packs X[i][p] = x[p*ldx + i] (rows run along memory) into micro-panels of
+ * W rows: out[panel][p][W], zero past `rows`. Used for op(A) with
+ * transa == 1 (W = MR) and op(B) with transb == 0 (W = NR). */
+static void pack_rows_imajor(float *restrict out, const float *x, long ldx,
+                             int rows, int kc, int W) {
+    /* Row p of x is read once, front to back, into every panel. */
+    const int full = rows / W, rem = rows - full * W;
+    const long pstride = (long)kc * W; /* floats between panels */
+    if (W < 16) {
+        /* Narrow panels (W = MR). Eight rows of x at a time across all
+         * panels (a long stride walked panel by panel would miss the TLB on
+         * every row), with full-width stores that spill into the next p's
+         * slots, rewritten next, instead of masked ones; only a panel's last
+         * p or two, and the loads of the last panels, are masked. */
+        const __mmask16 m = tail_mask(W);
+        for (int p0 = 0; p0 < kc; p0 += 8) {
+            int p1 = imin(kc, p0 + 8);
+            for (int i = 0; i < full; i++) {
+                const float *src = x + (long)i * W;
+                float *dst = out + i * pstride;
+                int wide = (i + 1) * W + (16 - W) <= rows; /* loads stay in x */
+                for (int p = p0; p < p1; p++) {
+                    __m512 v = wide ? _mm512_loadu_ps(src + (long)p * ldx)
+                                    : _mm512_maskz_loadu_ps(m, src + (long)p * ldx);
+                    if ((long)p * W + 16 <= (long)kc * W) /* stays in the panel */
+                        _mm512_storeu_ps(dst + (long)p * W, v);
+                    else
+                        _mm512_mask_storeu_ps(dst + (long)p * W, m, v);
+                }
+            }
+        }
+        if (rem) {
+            const __mmask16 lm = tail_mask(rem);
+            const float *src = x + (long)full * W;
+            float *dst = out + full * pstride;
+            for (int p = 0; p < kc; p++)
+                _mm512_mask_storeu_ps(dst + (long)p * W, m,
+                                      _mm512_maskz_loadu_ps(lm, src + (long)p * ldx));
+        }
+        return;
+    }
+    for (int p = 0; p < kc; p++) {
+        const float *src = x + (long)p * ldx;
+        float *dst = out + (long)p * W;
+        /* Each row is a short run (rows floats) far from the last one: the
+         * hardware prefetcher cannot see it coming, so ask for the row
+         * PACK_AHEAD rows on. */
+        if (p + PACK_AHEAD < kc && pack_prefetch)
+            for (int i = 0; i < rows; i += 16)
+                _mm_prefetch((const char *)(src + PACK_AHEAD * ldx + i), _MM_HINT_T0);
+        for (int i = 0; i < full; i++)
+            for (int g = 0; g < W; g += 16)
+                _mm512_store_ps(dst + i * pstride + g,
+                                _mm512_loadu_ps(src + (long)i * W + g));
+        if (rem) {
+            const float *s = src + (long)full * W;
+            float *d = dst + full * pstride;
+            for (int g = 0; g < W; g += 16) {
+                int n = rem - g;
+                __mmask16 lm = n <= 0 ? 0 : tail_mask(n);
+                _mm512_mask_storeu_ps(d + g, tail_mask(imin(16, W - g)),
+                                      _mm512_maskz_loadu_ps(lm, s + g));
+            }
+        }
+    }
+}
+
+/* ---- one thread's share -------------------------------------------------- */
+
+/* Packs op(B)[pc..pc+kc)[col..col+nc) into NR-column micro-panels. */
+static void pack_b(const gemm_args *g, float *pb, long col, int nc, int pc,
+                   int kc) {
+    if (g->transb)
+        pack_rows_kmajor(pb, g->B + col * g->ldb + pc, g->ldb, nc, kc, NR);
+    else
+        pack_rows_imajor(pb, g->B + (long)pc * g->ldb + col, g->ldb, nc, kc, NR);
+}
+
+/* Packs op(A)[row..row+mc)[pc..pc+kc) into MR-row micro-panels. */
+static void pack_a(const gemm_args *g, float *pa, long row, int mc, int pc,
+                   int kc) {
+    if (g->transa)
+        pack_rows_imajor(pa, g->A + (long)pc * g->lda + row, g->lda, mc, kc, MR);
+    else
+        pack_rows_kmajor(pa, g->A + row * g->lda + pc, g->lda, mc, kc, MR);
+}
+
+/* C[m0..m0+m)[n0..n0+n) of the product, on this thread's buffers, in loop
+ * order `order` (see the blocking table). */
+static void gemm_slab(const gemm_args *g, int order, int m0, int m, int n0,
+                      int n, float *pa, float *pb) {
+    const blocking b = blk[order];
+    const int K = g->K, kb = kc_block(K, b.kc);
+    for (int jc = 0; jc < n; jc += b.nc) {
+        int nc = imin(b.nc, n - jc);
+        long col = n0 + jc;
+        for (int pc = 0; pc < K; pc += kb) {
+            int kc = imin(kb, K - pc);
+            float beta = pc == 0 ? g->beta : 1.0f;
+            if (order == 1) pack_b(g, pb, col, nc, pc, kc);
+            for (int ic = 0; ic < m; ic += b.mc) {
+                int mc = imin(b.mc, m - ic);
+                long row = m0 + ic;
+                pack_a(g, pa, row, mc, pc, kc);
+                if (order == 0) {
+                    /* The B block is packed a micro-panel at a time during
+                     * the first row block, just before its first use. */
+                    for (int jr = 0; jr < nc; jr += NR) {
+                        int nr = imin(NR, nc - jr);
+                        if (ic == 0) pack_b(g, pb + (long)jr * kc, col + jr, nr, pc, kc);
+                        for (int ir = 0; ir < mc; ir += MR)
+                            tile(kc, pa + (long)ir * kc, pb + (long)jr * kc,
+                                 g->C + (row + ir) * g->ldc + col + jr, g->ldc,
+                                 imin(MR, mc - ir), nr, g->alpha, beta);
+                    }
+                } else {
+                    for (int ir = 0; ir < mc; ir += MR) {
+                        int mr = imin(MR, mc - ir);
+                        for (int jr = 0; jr < nc; jr += NR)
+                            tile(kc, pa + (long)ir * kc, pb + (long)jr * kc,
+                                 g->C + (row + ir) * g->ldc + col + jr, g->ldc,
+                                 mr, imin(NR, nc - jr), g->alpha, beta);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* C = beta * C, for K == 0 or alpha == 0 (BLAS semantics). */
+static void scale_c(float *C, long ldc, int M, int N, float beta) {
+    for (int i = 0; i < M; i++) {
+        float *c = C + i * ldc;
+        if (beta == 0.0f)
+            memset(c, 0, sizeof(float) * N);
+        else if (beta != 1.0f)
+            for (int j = 0; j < N; j++) c[j] *= beta;
+    }
+}
+
+int vgg_gemm_avx512(int transa, int transb, int M, int N, int K, float alpha,
+                    const float *A, int lda, const float *B, int ldb,
+                    float beta, float *C, int ldc, int nthreads) {
+    if (M <= 0 || N <= 0) return 0;
+    if (K <= 0 || alpha == 0.0f) {
+        scale_c(C, ldc, M, N, beta);
+        return 0;
+    }
+    int nt = nthreads < 1 ? 1 : nthreads > MAX_THREADS ? MAX_THREADS : nthreads;
+
+    /* Slabs: split the columns (each thread packs all of A, its share of B)
+     * unless C is taller than wide or too narrow to share; then the rows.
+     * Column slabs are cut at 16 columns (a slab may end in a narrower
+     * micro-panel, which the nv-variants of the kernel handle at no waste),
+     * row slabs at MR rows. */
+    int ntile_n = (N + 15) / 16, ntile_m = (M + MR - 1) / MR;
+    int split_n = ntile_n >= nt && (M <= N || ntile_m < nt);
+    int tiles = split_n ? ntile_n : ntile_m;
+    if (tiles < nt) nt = tiles;
+
+    /* Order 1 only for a shallow depth, where order 0's micro-panels are
+     * too thin to pay for their packing (the first layer's K = 27). */
+    int order = force_order >= 0 ? force_order : K < 128 ? 1 : 0;
+    const blocking b = blk[order];
+    int kc = kc_block(K, b.kc);
+    int mcap = split_n ? M : (ntile_m + nt - 1) / nt * MR;
+    int ncap = split_n ? (ntile_n + nt - 1) / nt * 16 : N;
+    size_t need_a = (size_t)((imin(b.mc, mcap) + MR - 1) / MR * MR) * kc;
+    size_t need_b = (size_t)((imin(b.nc, ncap) + NR - 1) / NR * NR) * kc;
+    for (int t = 0; t < nt; t++)
+        if (reserve(&buf_a[t], &cap_a[t], need_a) ||
+            reserve(&buf_b[t], &cap_b[t], need_b))
+            return -1;
+
+    gemm_args g = {transa, transb, K,   alpha, beta, A,
+                   B,      lda,    ldb, ldc,   C};
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt) if (nt > 1)
+#endif
+    {
+#ifdef _OPENMP
+        int t = omp_get_thread_num();
+        int tn = omp_get_num_threads();
+#else
+        int t = 0, tn = 1;
+#endif
+        /* Whole tiles per thread, as even as they come. */
+        int t0 = (int)((long)tiles * t / tn), t1 = (int)((long)tiles * (t + 1) / tn);
+        if (split_n) {
+            int n0 = t0 * 16, n1 = imin(N, t1 * 16);
+            if (n1 > n0) gemm_slab(&g, order, 0, M, n0, n1 - n0, buf_a[t], buf_b[t]);
+        } else {
+            int m0 = t0 * MR, m1 = imin(M, t1 * MR);
+            if (m1 > m0) gemm_slab(&g, order, m0, m1 - m0, 0, N, buf_a[t], buf_b[t]);
+        }
+    }
+    return 0;
+}
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#elif defined(__GNUC__)
+#pragma GCC pop_options
+#endif

@@ -1,0 +1,271 @@
+/* Our AVX-512 GEMM against OpenBLAS (vgg_gemm_openblas), all three
+ * transpose cases the trainer uses and the fourth, on awkward sizes (1,
+ * odd, one either side of every block size: MR, NR, KC, MC, NC, with the
+ * blocking shrunk so that every edge is crossed cheaply, in both loop
+ * orders) and on VGG shapes
+ * scaled down; beta 0, 1 and general, alpha 1 and not; leading dimensions
+ * larger than the rows, and C outside its M x N window left untouched.
+ *
+ * Error bound, per element: both results are within gamma(K) of the exact
+ * value, |err| <= K * 2^-24 * (|alpha| sum_k |a_ik b_kj| + |beta c_ij|) to
+ * first order, so their difference is within twice that; we allow 2x more
+ * (summation orders differ, FMA or not) plus a tiny absolute floor. A wrong
+ * element (a missed k, a stale beta, a misplaced edge) is off by O(|a||b|),
+ * which is a K-fold larger. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/gemm_avx512.h"
+#include "util.h"
+#include "vgg/gemm.h"
+
+#define SENTINEL 12345.0f
+
+static int have_avx512;
+
+/* One case: op(A)[M][K] op(B)[K][N] with padded leading dimensions, run
+ * through OpenBLAS and through ours on `threads` threads; returns the worst
+ * error as a multiple of the bound (fails above 1). */
+static double check_case(int ta, int tb, int M, int N, int K, float alpha,
+                         float beta, int threads) {
+    int ar = ta ? K : M, ac = ta ? M : K; /* stored A is ar x ac */
+    int br = tb ? N : K, bc = tb ? K : N;
+    int lda = ac + 3, ldb = bc + 5, ldc = N + 7;
+    size_t na = (size_t)ar * lda, nb = (size_t)br * ldb, nc = (size_t)M * ldc;
+    float *A = malloc(na * sizeof(float)), *B = malloc(nb * sizeof(float));
+    float *C0 = malloc(nc * sizeof(float)), *Cr = malloc(nc * sizeof(float));
+    float *Co = malloc(nc * sizeof(float));
+    assert_non_null(A);
+    assert_non_null(B);
+    assert_non_null(C0);
+    assert_non_null(Cr);
+    assert_non_null(Co);
+    vgg_rng r;
+    vgg_rng_seed(&r, 7, (uint64_t)M * 131 + N * 17 + K);
+    tu_fill_uniform(A, na, -1.0f, 1.0f, &r);
+    tu_fill_uniform(B, nb, -1.0f, 1.0f, &r);
+    tu_fill_uniform(C0, nc, -1.0f, 1.0f, &r);
+    for (int i = 0; i < M; i++)
+        for (int j = N; j < ldc; j++) C0[(size_t)i * ldc + j] = SENTINEL;
+    if (beta == 0.0f) /* beta 0 must not read C: poison it */
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) C0[(size_t)i * ldc + j] = NAN;
+    memcpy(Cr, C0, nc * sizeof(float));
+    memcpy(Co, C0, nc * sizeof(float));
+
+    vgg_gemm_openblas(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Cr, ldc);
+    int rc = vgg_gemm_avx512(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Co,
+                             ldc, threads);
+    assert_int_equal(rc, 0);
+
+    double worst = 0.0;
+    for (int i = 0; i < M; i++) {
+        for (int j = 0; j < N; j++) {
+            double mag = 0.0;
+            for (int k = 0; k < K; k++) {
+                double a = ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+                double b = tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
+                mag += fabs(a * b);
+            }
+            double c0 = beta == 0.0f ? 0.0 : fabs(C0[(size_t)i * ldc + j]);
+            double bound = 4.0 * (K + 2) * ldexp(1.0, -24) *
+                               (fabs(alpha) * mag + fabs(beta) * c0) +
+                           1e-30;
+            double d = fabs((double)Co[(size_t)i * ldc + j] - Cr[(size_t)i * ldc + j]);
+            if (!(d <= bound)) { /* NaN too */
+                fprintf(stderr,
+                        "  %c%c M=%d N=%d K=%d alpha=%g beta=%g threads=%d: "
+                        "C[%d][%d] ours %.9g openblas %.9g (bound %.3g)\n",
+                        ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, beta,
+                        threads, i, j, Co[(size_t)i * ldc + j],
+                        Cr[(size_t)i * ldc + j], bound);
+                fail();
+            }
+            if (d / bound > worst) worst = d / bound;
+        }
+        for (int j = N; j < ldc; j++)
+            if (Co[(size_t)i * ldc + j] != SENTINEL) {
+                fprintf(stderr, "  wrote outside C: row %d col %d\n", i, j);
+                fail();
+            }
+    }
+    free(A);
+    free(B);
+    free(C0);
+    free(Cr);
+    free(Co);
+    return worst;
+}
+
+static void sweep(const int *sizes, int ns, int threads) {
+    static const float betas[] = {0.0f, 1.0f, 0.5f};
+    double worst = 0.0;
+    int cases = 0;
+    for (int t = 0; t < 4; t++)
+        for (int a = 0; a < ns; a++)
+            for (int b = 0; b < ns; b++)
+                for (int c = 0; c < ns; c++) {
+                    /* Every size triple in one transpose case, a thinned
+                     * set in the others. */
+                    if (t != 0 && (a + 2 * b + 3 * c + t) % 3) continue;
+                    float beta = betas[(a + b + c + t) % 3];
+                    float alpha = (a + c) % 4 == 3 ? -0.75f : 1.0f;
+                    double w = check_case(t >> 1, t & 1, sizes[a], sizes[b],
+                                          sizes[c], alpha, beta, threads);
+                    if (w > worst) worst = w;
+                    cases++;
+                }
+    printf("  %d cases on %d thread(s), worst error %.3f of the bound\n",
+           cases, threads, worst);
+}
+
+/* Small blocking so that the sizes below cross every block edge, in both
+ * loop orders. */
+static void test_edges_small_blocking(void **state) {
+    (void)state;
+    if (!have_avx512) skip();
+    int kc, mc, nc, mr, nr;
+    vgg_gemm_avx512_get_blocking(&kc, &mc, &nc, &mr, &nr);
+    vgg_gemm_avx512_set_blocking(16, 2 * mr, 2 * nr);
+    const int sizes[] = {1, 2, mr - 1, mr + 1, 15, 17, 2 * mr + 1, nr - 1,
+                         nr + 1, 2 * nr + 1, 33};
+    const int ns = (int)(sizeof sizes / sizeof sizes[0]);
+    for (int order = 0; order < 2; order++) {
+        vgg_gemm_avx512_set_order(order);
+        sweep(sizes, ns, 1);
+        sweep(sizes, ns, 2);
+    }
+    vgg_gemm_avx512_set_order(-1);
+    vgg_gemm_avx512_set_blocking(0, 0, 0);
+}
+
+/* The real blocking, sizes one either side of its edges, both orders. */
+static void test_edges_real_blocking(void **state) {
+    (void)state;
+    if (!have_avx512) skip();
+    int kc, mc, nc, mr, nr;
+    vgg_gemm_avx512_get_blocking(&kc, &mc, &nc, &mr, &nr);
+    const int mk[][3] = {
+        {mc + 1, nr + 3, kc + 1},  {mc - 1, 2 * nr - 1, kc - 1},
+        {mr, nc + 1, 27},          {mr + 1, nc - 1, kc},
+        {1, 1, 2 * kc + 3},        {2 * mc + mr - 1, 3, 9},
+        {3, 2 * nc + 5, 2},        {64, 27, 700},
+        {385, 520, 130},           {70, 1030, 515},
+    };
+    for (int order = -1; order < 2; order++) {
+        vgg_gemm_avx512_set_order(order);
+        for (size_t i = 0; i < sizeof mk / sizeof mk[0]; i++)
+            for (int t = 0; t < 4; t++)
+                for (int threads = 1; threads <= 2; threads++)
+                    check_case(t >> 1, t & 1, mk[i][0], mk[i][1], mk[i][2],
+                               1.0f, t == 1 ? 1.0f : (float)(i % 2), threads);
+    }
+    vgg_gemm_avx512_set_order(-1);
+}
+
+/* The trainer's three calls on VGG layers at a small batch (M' = N*H*W). */
+static void test_vgg_shapes(void **state) {
+    (void)state;
+    if (!have_avx512) skip();
+    const int layers[][3] = {{3, 64, 32}, {64, 128, 16}, {256, 256, 8},
+                             {512, 512, 2}};
+    const int batch = 2;
+    for (int l = 0; l < 4; l++) {
+        int K = layers[l][0] * 9, Co = layers[l][1];
+        int Mp = batch * layers[l][2] * layers[l][2];
+        check_case(0, 0, Co, Mp, K, 1.0f, 1.0f, 2);  /* forward */
+        check_case(0, 1, Co, K, Mp, 1.0f, 1.0f, 2);  /* weight gradient */
+        check_case(1, 0, K, Mp, Co, 1.0f, 0.0f, 2);  /* input gradient */
+    }
+}
+
+/* Same thread count, same bits; and the sum order does not depend on the
+ * thread count either. */
+static void test_deterministic(void **state) {
+    (void)state;
+    if (!have_avx512) skip();
+    const int M = 70, N = 300, K = 600;
+    float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
+    float *C1 = calloc((size_t)M * N, sizeof(float)),
+          *C2 = calloc((size_t)M * N, sizeof(float)),
+          *C3 = calloc((size_t)M * N, sizeof(float));
+    assert_true(A && B && C1 && C2 && C3);
+    vgg_rng r;
+    vgg_rng_seed(&r, 3, 3);
+    tu_fill_uniform(A, (size_t)M * K, -1.0f, 1.0f, &r);
+    tu_fill_uniform(B, (size_t)K * N, -1.0f, 1.0f, &r);
+    vgg_gemm_avx512(0, 1, M, N, K, 1.0f, A, K, B, K, 0.0f, C1, N, 2);
+    vgg_gemm_avx512(0, 1, M, N, K, 1.0f, A, K, B, K, 0.0f, C2, N, 2);
+    vgg_gemm_avx512(0, 1, M, N, K, 1.0f, A, K, B, K, 0.0f, C3, N, 1);
+    assert_memory_equal(C1, C2, sizeof(float) * M * N);
+    assert_memory_equal(C1, C3, sizeof(float) * M * N);
+    free(A);
+    free(B);
+    free(C1);
+    free(C2);
+    free(C3);
+}
+
+/* K == 0 and alpha == 0 only scale C by beta. */
+static void test_degenerate(void **state) {
+    (void)state;
+    if (!have_avx512) skip();
+    float C[6] = {1, 2, 3, 4, 5, 6}, A[1] = {NAN}, B[1] = {NAN};
+    assert_int_equal(vgg_gemm_avx512(0, 0, 2, 3, 0, 1.0f, A, 1, B, 3, 0.5f, C, 3, 2), 0);
+    assert_true(C[0] == 0.5f && C[5] == 3.0f);
+    assert_int_equal(vgg_gemm_avx512(0, 0, 2, 3, 0, 1.0f, A, 1, B, 3, 0.0f, C, 3, 2), 0);
+    for (int i = 0; i < 6; i++) assert_true(C[i] == 0.0f);
+    assert_int_equal(vgg_gemm_avx512(0, 0, 0, 3, 4, 1.0f, A, 4, B, 3, 0.0f, C, 3, 2), 0);
+}
+
+/* vgg_gemm_select: explicit choices, VGG_GEMM, and the fallback when the
+ * CPU lacks AVX-512 (or the request is not an implementation). */
+static void test_select(void **state) {
+    (void)state;
+    assert_int_equal(vgg_gemm_select(VGG_GEMM_OPENBLAS), VGG_GEMM_OPENBLAS);
+    assert_string_equal(vgg_gemm_name(), "openblas");
+    vgg_gemm_impl want = have_avx512 ? VGG_GEMM_AVX512 : VGG_GEMM_OPENBLAS;
+    assert_int_equal(vgg_gemm_select(VGG_GEMM_AVX512), want);
+    assert_string_equal(vgg_gemm_name(), have_avx512 ? "avx512" : "openblas");
+    assert_int_equal(vgg_gemm_select((vgg_gemm_impl)99), VGG_GEMM_OPENBLAS);
+
+    setenv("VGG_GEMM", "openblas", 1);
+    assert_int_equal(vgg_gemm_select(VGG_GEMM_AUTO), VGG_GEMM_OPENBLAS);
+    setenv("VGG_GEMM", "avx512", 1);
+    assert_int_equal(vgg_gemm_select(VGG_GEMM_AUTO), want);
+    setenv("VGG_GEMM", "nonsense", 1);
+    assert_int_equal(vgg_gemm_select(VGG_GEMM_AUTO), want);
+    unsetenv("VGG_GEMM");
+    assert_int_equal(vgg_gemm_select(VGG_GEMM_AUTO), want);
+
+    /* Whatever is selected, vgg_gemm computes the product. */
+    float A[6] = {1, 2, 3, 4, 5, 6}, B[6] = {1, 0, 0, 1, 1, 1}, C[4] = {0};
+    for (int s = 0; s < 2; s++) {
+        vgg_gemm_select(s ? VGG_GEMM_AVX512 : VGG_GEMM_OPENBLAS);
+        vgg_gemm(0, 0, 2, 2, 3, 1.0f, A, 3, B, 2, 0.0f, C, 2);
+        assert_true(C[0] == 4 && C[1] == 5 && C[2] == 10 && C[3] == 11);
+    }
+    vgg_gemm_select(VGG_GEMM_AUTO);
+}
+
+int main(void) {
+    have_avx512 = vgg_gemm_avx512_supported();
+    if (!have_avx512)
+        printf("  this CPU has no AVX-512F: only the fallback is tested\n");
+    vgg_set_threads(2);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_select),
+        cmocka_unit_test(test_degenerate),
+        cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_edges_small_blocking),
+        cmocka_unit_test(test_edges_real_blocking),
+        cmocka_unit_test(test_vgg_shapes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
