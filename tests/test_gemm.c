@@ -24,6 +24,7 @@
 #include "kernels/gemm_avx512.h"
 #include "util.h"
 #include "vgg/gemm.h"
+#include "vgg/nn.h"
 
 #define SENTINEL 12345.0f
 
@@ -254,6 +255,82 @@ static void test_select(void **state) {
     vgg_gemm_select(VGG_GEMM_AUTO);
 }
 
+
+/* vgg_gemm_im2col on our kernels (col never formed) against the im2col
+ * matrix formed by vgg_im2col and multiplied by OpenBLAS: both transb
+ * cases, images of side 1 to 33 (16-pixel vectors that straddle rows and
+ * images, sides below 16 where one vector holds several rows), channel
+ * counts that leave partial panels, beta 0 and 1, 1 and 2 threads, the
+ * small blocking (every depth and panel edge crossed) and the real one. */
+static void im2col_case(int C, int Mo, int N, int H, int W, float beta,
+                        int threads, double *worst) {
+    const long npix = (long)N * H * W;
+    const int rows = C * 9;
+    float *x = malloc(sizeof(float) * C * npix);
+    float *col = malloc(sizeof(float) * rows * npix);
+    float *Af = malloc(sizeof(float) * Mo * rows);  /* forward A[Mo][rows] */
+    float *Ag = malloc(sizeof(float) * Mo * npix);  /* dW A[Mo][npix] */
+    const size_t cn = (size_t)Mo * (npix > rows ? npix : rows); /* C, either case */
+    float *C0 = malloc(sizeof(float) * cn), *Cr = malloc(sizeof(float) * cn);
+    float *Co = malloc(sizeof(float) * cn);
+    assert_true(x && col && Af && Ag && C0 && Cr && Co);
+    vgg_rng r;
+    vgg_rng_seed(&r, 11, (uint64_t)C * 1000 + H * 10 + W);
+    tu_fill_uniform(x, (size_t)C * npix, -1, 1, &r);
+    tu_fill_uniform(Af, (size_t)Mo * rows, -1, 1, &r);
+    tu_fill_uniform(Ag, (size_t)Mo * npix, -1, 1, &r);
+    tu_fill_uniform(C0, cn, -1, 1, &r);
+    vgg_im2col(col, x, C, N, H, W);
+    const vgg_im2col_src src = {x, C, N, H, W};
+    for (int tb = 0; tb < 2; tb++) {
+        int n = tb ? rows : (int)npix;
+        size_t nc = (size_t)Mo * n;
+        memcpy(Cr, C0, nc * sizeof(float));
+        memcpy(Co, C0, nc * sizeof(float));
+        if (tb)
+            vgg_gemm_openblas(0, 1, Mo, rows, (int)npix, 1.0f, Ag, (int)npix,
+                              col, (int)npix, beta, Cr, rows);
+        else
+            vgg_gemm_openblas(0, 0, Mo, (int)npix, rows, 1.0f, Af, rows, col,
+                              (int)npix, beta, Cr, (int)npix);
+        assert_int_equal(vgg_gemm_avx512_im2col(tb, Mo, 1.0f, tb ? Ag : Af,
+                                                tb ? (int)npix : rows, &src,
+                                                beta, Co, n, threads),
+                         0);
+        long K = tb ? npix : rows;
+        for (size_t i = 0; i < nc; i++) {
+            double bound = 4.0 * K * 0x1p-24 * (K + fabs(beta * C0[i])) + 1e-6;
+            double e = fabs((double)Co[i] - Cr[i]) / bound;
+            if (!(e <= *worst)) *worst = e; /* NaN propagates */
+        }
+    }
+    free(x); free(col); free(Af); free(Ag); free(C0); free(Cr); free(Co);
+}
+
+static void test_im2col_implicit(void **state) {
+    (void)state;
+    if (!have_avx512) skip();
+    static const int sides[][2] = {{1, 1}, {2, 2}, {3, 5}, {4, 4}, {7, 3},
+                                   {8, 8}, {16, 16}, {17, 9}, {32, 32}, {33, 31}};
+    double worst = 0.0;
+    for (int small = 0; small < 2; small++) {
+        if (small) vgg_gemm_avx512_set_blocking(16, 12, 64);
+        for (size_t i = 0; i < sizeof sides / sizeof *sides; i++) {
+            int H = sides[i][0], W = sides[i][1];
+            int N = H * W >= 256 ? 2 : 5;
+            im2col_case(3, 7, N, H, W, 0.0f, 1, &worst);
+            im2col_case(13, 20, N, H, W, 1.0f, 2, &worst);
+        }
+        vgg_gemm_avx512_set_blocking(0, 0, 0);
+    }
+    /* the deepest VGG shapes at a small batch */
+    im2col_case(64, 64, 3, 32, 32, 1.0f, 2, &worst);
+    im2col_case(512, 512, 4, 2, 2, 0.0f, 2, &worst);
+    print_message("  implicit im2col vs formed + OpenBLAS: worst %.3f of the bound\n",
+                  worst);
+    assert_true(worst <= 1.0);
+}
+
 int main(void) {
     have_avx512 = vgg_gemm_avx512_supported();
     if (!have_avx512)
@@ -266,6 +343,7 @@ int main(void) {
         cmocka_unit_test(test_edges_small_blocking),
         cmocka_unit_test(test_edges_real_blocking),
         cmocka_unit_test(test_vgg_shapes),
+        cmocka_unit_test(test_im2col_implicit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,6 +21,27 @@ void vgg_gemm_openblas(int transa, int transb, int M, int N, int K,
                        float alpha, const float *A, int lda, const float *B,
                        int ldb, float beta, float *C, int ldc);
 
+/* The im2col matrix of a 3x3, pad-1, stride-1 convolution's input
+ * x[C][N][H][W] (CNHW): col[c*9 + 3*ky + kx][(n*H + y)*W + x] =
+ * x[c][n][y+ky-1][x+kx-1], or 0 where that falls outside the image. */
+typedef struct vgg_im2col_src {
+    const float *x;
+    int C, N, H, W;
+} vgg_im2col_src;
+
+/* GEMM with the im2col matrix of src as the right operand:
+ *   transb 0: C[M][N*H*W] = alpha * A[M][C*9] x col + beta * C
+ *   transb 1: C[M][C*9]   = alpha * A[M][N*H*W] x col^T + beta * C
+ * Our AVX-512 kernels pack col's panels straight from src->x and never form
+ * it; the OpenBLAS path forms it in `col` (C*9*N*H*W floats), which may be
+ * NULL when vgg_gemm_im2col_implicit() says it is not needed. */
+void vgg_gemm_im2col(int transb, int M, float alpha, const float *A, int lda,
+                     const vgg_im2col_src *src, float *col, float beta,
+                     float *C, int ldc);
+/* 1 when vgg_gemm_im2col forms no im2col matrix (our AVX-512 kernels are in
+ * use). */
+int vgg_gemm_im2col_implicit(void);
+
 /* Forces an implementation (VGG_GEMM_AUTO: the best available). Returns the
  * one in use, which is OpenBLAS when the requested one is unavailable. */
 vgg_gemm_impl vgg_gemm_select(vgg_gemm_impl impl);

@@ -10,6 +10,7 @@
 #ifndef VGG_NN_H
 #define VGG_NN_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* col[Cin*9][N*H*W] from in[Cin][N][H][W], 3x3 window, pad 1, stride 1. */
@@ -19,7 +20,10 @@ void vgg_col2im(float *din, const float *col, int C, int N, int H, int W);
 
 /* conv3x3 pad 1: out[Cout][N*H*W]; w[Cout][Cin][3][3]; b[Cout] (NULL: no
  * bias, as when batch norm follows and takes it). col is scratch of
- * Cin*9*N*H*W floats. */
+ * vgg_conv_scratch() floats: the im2col matrix (Cin*9*N*H*W) when the GEMM
+ * in use forms it, else room for the turned weights of the backward pass
+ * (Cin*Cout*9). Ask after the GEMM is chosen (vgg_gemm_select). */
+size_t vgg_conv_scratch(int Cin, int Cout, int N, int H, int W);
 void vgg_conv_forward(float *out, float *col, const float *in, const float *w,
                       const float *b, int Cin, int Cout, int N, int H, int W);
 /* din may be NULL (first layer: no input gradient needed); db may be NULL

@@ -4,9 +4,11 @@
  * overrides the automatic choice (an unavailable request falls back to
  * OpenBLAS). */
 #include "vgg/gemm.h"
+#include "vgg/nn.h"
 #include "vgg/profile.h"
 
 #include <cblas.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -74,6 +76,55 @@ void vgg_gemm(int transa, int transb, int M, int N, int K, float alpha,
                           C, ldc);
     vgg_prof.seconds[VGG_PROF_GEMM] += vgg_now() - t;
     vgg_prof.gemm_flops += 2.0 * M * N * K;
+}
+
+int vgg_gemm_im2col_implicit(void) {
+    return current_impl() == VGG_GEMM_AVX512;
+}
+
+void vgg_gemm_im2col(int transb, int M, float alpha, const float *A, int lda,
+                     const vgg_im2col_src *src, float *col, float beta,
+                     float *C, int ldc) {
+    const int rows = src->C * 9;
+    const long npix = (long)src->N * src->H * src->W;
+    int nested = 0;
+#ifdef _OPENMP
+    nested = omp_in_parallel();
+#endif
+    if (current_impl() == VGG_GEMM_AVX512 && !nested) {
+        double t = vgg_now();
+        int rc = vgg_gemm_avx512_im2col(transb, M, alpha, A, lda, src, beta, C,
+                                        ldc, nthreads);
+        vgg_prof.seconds[VGG_PROF_GEMM] += vgg_now() - t;
+        if (rc == 0) {
+            vgg_prof.gemm_flops += 2.0 * M * rows * (double)npix;
+            return;
+        }
+    }
+    /* The explicit path: form col, then an ordinary GEMM. */
+    static float *own;
+    static size_t own_n;
+    if (!col) {
+        size_t need = (size_t)rows * (size_t)npix;
+        if (own_n < need) {
+            free(own);
+            own = malloc(sizeof(float) * need);
+            own_n = own ? need : 0;
+        }
+        if (!own) {
+            fprintf(stderr, "vgg_gemm_im2col: cannot allocate %.1f MB\n",
+                    (double)need * sizeof(float) / 1e6);
+            abort();
+        }
+        col = own;
+    }
+    vgg_im2col(col, src->x, src->C, src->N, src->H, src->W);
+    if (transb)
+        vgg_gemm(0, 1, M, rows, (int)npix, alpha, A, lda, col, (int)npix, beta,
+                 C, ldc);
+    else
+        vgg_gemm(0, 0, M, (int)npix, rows, alpha, A, lda, col, (int)npix, beta,
+                 C, ldc);
 }
 
 void vgg_set_threads(int n) {

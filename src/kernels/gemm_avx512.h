@@ -5,6 +5,8 @@
 #ifndef VGG_KERNELS_GEMM_AVX512_H
 #define VGG_KERNELS_GEMM_AVX512_H
 
+#include "vgg/gemm.h"
+
 /* 1 when the CPU (and OS) can run the AVX-512F code. */
 int vgg_gemm_avx512_supported(void);
 
@@ -16,6 +18,12 @@ int vgg_gemm_avx512_supported(void);
 int vgg_gemm_avx512(int transa, int transb, int M, int N, int K, float alpha,
                     const float *A, int lda, const float *B, int ldb,
                     float beta, float *C, int ldc, int nthreads);
+
+/* The same with op(B) the implicit im2col matrix of src (see
+ * vgg_gemm_im2col in vgg/gemm.h), packed straight from src->x. */
+int vgg_gemm_avx512_im2col(int transb, int M, float alpha, const float *A,
+                           int lda, const vgg_im2col_src *src, float beta,
+                           float *C, int ldc, int nthreads);
 
 /* Cache blocking, for tuning and tests (0 keeps a value, all 0 restores
  * the defaults; sets both loop orders' blocking): KC (depth of a packed

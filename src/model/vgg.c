@@ -229,8 +229,8 @@ vgg_status vgg_model_create(vgg_model **out, const vgg_config *cfg,
         L->nbt = m->counters + t[6].offset;
         t += 7;
         size_t n = (size_t)L->cout * N * hw;
-        if ((size_t)L->cin * 9 * N * hw > col_max)
-            col_max = (size_t)L->cin * 9 * N * hw;
+        size_t scratch = vgg_conv_scratch(L->cin, L->cout, N, L->H, L->W);
+        if (scratch > col_max) col_max = scratch;
         if (n > act_max) act_max = n;
         if ((size_t)L->cin * N * hw > act_max) act_max = (size_t)L->cin * N * hw;
         L->conv = xcalloc(n, sizeof(float), &total);

@@ -122,11 +122,21 @@ void vgg_batchnorm_backward_sums(double *sums, float *dgamma, float *dbeta,
         for (int j0 = 0; j0 < M; j0 += CHUNK) {
             int j1 = j0 + CHUNK < M ? j0 + CHUNK : M;
             float fg = 0.0f, fgx = 0.0f;
+            /* two loops, not a test of relu inside one: GCC keeps a loop
+             * with `relu && ...` scalar */
+            if (relu) {
 #pragma omp simd reduction(+ : fg, fgx)
-            for (int j = j0; j < j1; j++) {
-                float dz = relu && x[j] * a + b <= 0.0f ? 0.0f : g[j];
-                fg += dz;
-                fgx += dz * (x[j] - mu);
+                for (int j = j0; j < j1; j++) {
+                    float dz = x[j] * a + b > 0.0f ? g[j] : 0.0f;
+                    fg += dz;
+                    fgx += dz * (x[j] - mu);
+                }
+            } else {
+#pragma omp simd reduction(+ : fg, fgx)
+                for (int j = j0; j < j1; j++) {
+                    fg += g[j];
+                    fgx += g[j] * (x[j] - mu);
+                }
             }
             sg += fg;
             sgx += fgx;
@@ -159,12 +169,22 @@ void vgg_batchnorm_backward_apply(float *din, float *dbias,
         for (int j0 = 0; j0 < M; j0 += CHUNK) {
             int j1 = j0 + CHUNK < M ? j0 + CHUNK : M;
             float fd = 0.0f;
+            /* d may be g (in place): each j reads g[j] before writing d[j] */
+            if (relu) {
 #pragma omp simd reduction(+ : fd)
-            for (int j = j0; j < j1; j++) {
-                float dz = relu && x[j] * a + b <= 0.0f ? 0.0f : g[j];
-                float v = k * (dz - mg - (x[j] - mu) * mgx);
-                d[j] = v;
-                fd += v;
+                for (int j = j0; j < j1; j++) {
+                    float dz = x[j] * a + b > 0.0f ? g[j] : 0.0f;
+                    float v = k * (dz - mg - (x[j] - mu) * mgx);
+                    d[j] = v;
+                    fd += v;
+                }
+            } else {
+#pragma omp simd reduction(+ : fd)
+                for (int j = j0; j < j1; j++) {
+                    float v = k * (g[j] - mg - (x[j] - mu) * mgx);
+                    d[j] = v;
+                    fd += v;
+                }
             }
             sd += fd;
         }

@@ -1,3 +1,4 @@
+#include <stddef.h>
 #include <string.h>
 
 #include "vgg/gemm.h"
@@ -16,8 +17,13 @@ void vgg_conv_forward(float *out, float *col, const float *in, const float *w,
         }
         vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
     }
-    vgg_im2col(col, in, Cin, N, H, W);
-    vgg_gemm(0, 0, Cout, M, K, 1.0f, w, K, col, M, b ? 1.0f : 0.0f, out, M);
+    const vgg_im2col_src src = {in, Cin, N, H, W};
+    vgg_gemm_im2col(0, Cout, 1.0f, w, K, &src, col, b ? 1.0f : 0.0f, out, M);
+}
+
+size_t vgg_conv_scratch(int Cin, int Cout, int N, int H, int W) {
+    if (vgg_gemm_im2col_implicit()) return (size_t)Cin * Cout * 9;
+    return (size_t)Cin * 9 * N * H * W;
 }
 
 void vgg_conv_backward(float *din, float *dw, float *db, float *col,
@@ -35,10 +41,29 @@ void vgg_conv_backward(float *din, float *dw, float *db, float *col,
         }
         vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
     }
-    vgg_im2col(col, in, Cin, N, H, W);
     /* dw[Cout][K] += dout[Cout][M] x col[K][M]^T */
-    vgg_gemm(0, 1, Cout, K, M, 1.0f, dout, M, col, M, 1.0f, dw, K);
+    const vgg_im2col_src src = {in, Cin, N, H, W};
+    vgg_gemm_im2col(1, Cout, 1.0f, dout, M, &src, col, 1.0f, dw, K);
     if (!din) return;
+    if (vgg_gemm_im2col_implicit()) {
+        /* din is the convolution of dout with the weights transposed
+         * (Cin <-> Cout) and turned half a turn (tap t -> 8 - t):
+         * din[c][j] = sum over co, t of w[co][c][8-t] dout[co][j + s_t],
+         * with s_t tap t's shift, as in the forward pass. col holds the
+         * turned weights wt[Cin][Cout*9]. */
+        double t = vgg_now();
+#pragma omp parallel for schedule(static)
+        for (int c = 0; c < Cin; c++)
+            for (int co = 0; co < Cout; co++)
+                for (int k = 0; k < 9; k++)
+                    col[((long)c * Cout + co) * 9 + k] =
+                        w[((long)co * Cin + c) * 9 + 8 - k];
+        vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
+        const vgg_im2col_src gsrc = {dout, Cout, N, H, W};
+        vgg_gemm_im2col(0, Cin, 1.0f, col, Cout * 9, &gsrc, NULL, 0.0f, din,
+                        M);
+        return;
+    }
     /* dcol[K][M] = w[Cout][K]^T x dout[Cout][M], reusing col */
     vgg_gemm(1, 0, K, M, Cout, 1.0f, w, K, dout, M, 0.0f, col, M);
     vgg_col2im(din, col, Cin, N, H, W);
