@@ -24,6 +24,11 @@ diff <(grep '^epoch' one.log | sed 's/time.*//') <(grep '^epoch' two.log | sed '
 # so their momentum is left out.
 python3 "$S/scripts/ckpt_diff.py" one.bin two.bin --max-rel 1e-5 \
   --skip '^optimizer\.momentum\.conv.*\.(0|3|6)\.bias$' | tail -1
+# The gradients summed after the backward pass (--no-overlap) instead of
+# layer by layer during it: the same result.
+"${mpi[@]}" "$B/vggtrain" "${A[@]}" --sync-bn --no-overlap --out two-after.bin >two-after.log
+python3 "$S/scripts/ckpt_diff.py" one.bin two-after.bin --max-rel 1e-5 \
+  --skip '^optimizer\.momentum\.conv.*\.(0|3|6)\.bias$' | tail -1
 
 # Without --sync-bn each rank normalises with its own share's statistics:
 # it trains, and the two ranks end with one set of running statistics

@@ -70,12 +70,17 @@ typedef struct vgg_layer {
 
 /* Data-parallel hooks; a model without them (dist NULL) is one process.
  * sum_f64 / sum_f32 add n values across all processes, in place (an
- * allreduce). */
+ * allreduce). start_f32 (optional) begins such a sum without waiting for
+ * it, and finish waits for every sum begun: with them, the backward pass
+ * hands each layer's gradients over as soon as they are complete, so that
+ * communication overlaps the layers still computing. */
 typedef struct vgg_dist {
     int rank, size;
     int sync_bn; /* batch-norm statistics over the global batch */
     void (*sum_f64)(double *buf, int n, void *ctx);
     void (*sum_f32)(float *buf, size_t n, void *ctx);
+    void (*start_f32)(float *buf, size_t n, void *ctx);
+    void (*finish)(void *ctx);
     void *ctx;
 } vgg_dist;
 

@@ -40,7 +40,7 @@ typedef struct options {
     const char *out, *resume; /* checkpoint written each epoch; resumed */
     const char *class_names;  /* --class-names a,b,c */
     const char *log, *samples, *curve;
-    int quiet, sync_bn;
+    int quiet, sync_bn, no_overlap;
     vgg_schedule sched;
 } options;
 
@@ -203,6 +203,36 @@ static void mpi_sum_f32(float *buf, size_t n, void *ctx) {
                       MPI_COMM_WORLD);
     }
 }
+
+/* Sums begun during the backward pass (one a layer, at most MAX_PENDING;
+ * past that, the oldest are finished first). Open MPI moves a nonblocking
+ * collective forward only inside MPI calls, so each new start also tests
+ * the ones in flight. */
+#define MAX_PENDING 64
+typedef struct pending {
+    MPI_Request req[MAX_PENDING];
+    int n;
+} pending;
+
+static void mpi_finish(void *ctx) {
+    pending *p = ctx;
+    MPI_Waitall(p->n, p->req, MPI_STATUSES_IGNORE);
+    p->n = 0;
+}
+
+static void mpi_start_f32(float *buf, size_t n, void *ctx) {
+    pending *p = ctx;
+    if (n > INT_MAX / 2 || p->n == MAX_PENDING) {
+        mpi_finish(p);
+        mpi_sum_f32(buf, n, ctx);
+        return;
+    }
+    MPI_Iallreduce(MPI_IN_PLACE, buf, (int)n, MPI_FLOAT, MPI_SUM,
+                   MPI_COMM_WORLD, &p->req[p->n++]);
+    int done;
+    MPI_Testall(p->n, p->req, &done, MPI_STATUSES_IGNORE);
+    if (done) p->n = 0;
+}
 #endif
 
 /* Agrees on failure across processes: returns non-zero on every process if
@@ -316,6 +346,8 @@ static void usage(FILE *f) {
 "                       512 512 512 M]\n"
 "  --sync-bn            with mpirun: batch-norm statistics over the global\n"
 "                       batch, not each process's share\n"
+"  --no-overlap         with mpirun: sum the gradients after the backward\n"
+"                       pass instead of layer by layer during it\n"
 "Output\n"
 "  --out FILE           checkpoint written atomically after every epoch\n"
 "                       [model.bin; with --resume, the resumed file]\n"
@@ -369,6 +401,8 @@ static int parse_args(options *o, int argc, char **argv) {
             o->quiet = 1;
         } else if (!strcmp(argv[i], "--sync-bn")) {
             o->sync_bn = 1;
+        } else if (!strcmp(argv[i], "--no-overlap")) {
+            o->no_overlap = 1;
         } else if (args_match(prog, argc, argv, &i, "--epochs", &v)) {
             bad = !v || args_int(prog, "--epochs", v, 1, 100000, &o->epochs);
         } else if (args_match(prog, argc, argv, &i, "--classes", &v)) {
@@ -467,12 +501,16 @@ static vgg_status load_data(vgg_dataset *train, vgg_dataset *test,
     return vgg_cifar_load(train, test, &copt, err);
 }
 
-static void print_epoch(const vgg_epoch_record *r, int epochs) {
+/* comm: seconds rank 0 spent in gradient sums during the epoch's
+ * training, or < 0 for one process. */
+static void print_epoch(const vgg_epoch_record *r, int epochs, double comm) {
     printf("epoch %d/%d  lr %.5g  train_loss %.4f  train_acc %.2f%%  "
-           "test_loss %.4f  test_acc %.2f%%  time %.1fs  %.0f img/s\n",
+           "test_loss %.4f  test_acc %.2f%%  time %.1fs  %.0f img/s",
            r->epoch, epochs, r->lr, r->train_loss, 100.0 * r->train_acc,
            r->test_loss, 100.0 * r->test_acc, r->seconds,
            r->images_per_second);
+    if (comm >= 0.0) printf("  allreduce %.1fs", comm);
+    printf("\n");
     fflush(stdout);
 }
 
@@ -579,8 +617,14 @@ int main(int argc, char **argv) {
         P.dist.size = P.size;
         P.dist.sync_bn = o.sync_bn;
 #ifdef VGG_HAVE_MPI
+        static pending inflight;
         P.dist.sum_f64 = mpi_sum_f64;
         P.dist.sum_f32 = mpi_sum_f32;
+        if (!o.no_overlap) {
+            P.dist.start_f32 = mpi_start_f32;
+            P.dist.finish = mpi_finish;
+            P.dist.ctx = &inflight;
+        }
 #endif
         m->dist = &P.dist;
     }
@@ -674,6 +718,7 @@ int main(int argc, char **argv) {
         double t0 = vgg_now();
         prog_state.epoch = e;
         prog_state.epoch_start = t0;
+        const double comm0 = vgg_prof.seconds[VGG_PROF_COMM];
         st = vgg_train_epoch(m, &train, o.batch_size, &sgd, &rng, &tr,
                              on_batch, &prog_state, &err);
         if (prog_state.tty) printf("\r\033[K");
@@ -716,7 +761,10 @@ int main(int argc, char **argv) {
         ck.epoch = e;
         ck.rng = rng;
         if (lead) {
-            if (!o.quiet) print_epoch(&last, o.epochs);
+            if (!o.quiet)
+                print_epoch(&last, o.epochs,
+                            P.size > 1 ? vgg_prof.seconds[VGG_PROF_COMM] - comm0
+                                       : -1.0);
             if (vgg_ckpt_meta_add_epoch(&ck, &last, &err) ||
                 vgg_checkpoint_save(o.out, m, &ck, &err)) {
                 fprintf(stderr, "%s: epoch %d: %s\n", prog, e, err.msg);
@@ -743,7 +791,7 @@ int main(int argc, char **argv) {
                     : "");
     }
     if (interrupted_in) status = 128 + stop_signal;
-    if (lead && !status && o.quiet && last.epoch) print_epoch(&last, o.epochs);
+    if (lead && !status && o.quiet && last.epoch) print_epoch(&last, o.epochs, -1.0);
     vgg_model_free(m);
     vgg_dataset_free(&train);
     vgg_dataset_free(&test);

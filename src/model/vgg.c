@@ -381,6 +381,16 @@ double vgg_model_forward(vgg_model *m, int n, int train, int *correct) {
     return loss;
 }
 
+/* Begins the sum across processes of one layer's gradients: the span of
+ * the gradient arena from `first` to the end of `last` (n floats), which
+ * holds all of the layer's tensors (the arena keeps a layer's tensors
+ * together, in table order). */
+static void start_sum(const vgg_dist *d, float *first, float *last, int n) {
+    double t = vgg_now();
+    d->start_f32(first, (size_t)(last + n - first), d->ctx);
+    vgg_prof.seconds[VGG_PROF_COMM] += vgg_now() - t;
+}
+
 void vgg_model_backward(vgg_model *m, int n) {
     const vgg_layer *last = &m->layers[m->nlayers - 1];
     int S = last->kind == VGG_LAYER_POOL ? last->H * last->W / 4
@@ -393,6 +403,8 @@ void vgg_model_backward(vgg_model *m, int n) {
     vgg_flatten_backward(g, m->dflat, last->cout, n, S);
     vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
     layer_time(m, 1, m->nlayers, tc);
+    const vgg_dist *d = m->dist && m->dist->start_f32 ? m->dist : NULL;
+    if (d) start_sum(d, m->fc_dw, m->fc_db, m->cfg.classes);
     for (int i = m->nlayers - 1; i >= 0; i--) {
         vgg_layer *L = &m->layers[i];
         const int hw = L->H * L->W;
@@ -425,6 +437,7 @@ void vgg_model_backward(vgg_model *m, int n) {
             vgg_prof.seconds[VGG_PROF_BN] += vgg_now() - t;
             vgg_conv_backward(i > 0 ? g2 : NULL, L->dw, NULL, m->col, g, in,
                               L->w, L->cin, L->cout, n, L->H, L->W);
+            if (d) start_sum(d, L->dw, L->dbeta, L->cout);
         }
         layer_time(m, 1, i, tl);
         tmp = g;

@@ -89,7 +89,10 @@ vgg_status vgg_train_epoch(vgg_model *m, const vgg_dataset *ds,
         vgg_model_backward(m, nl);
         if (dist) {
             t = vgg_now();
-            dist->sum_f32(m->grads, m->nparams, dist->ctx);
+            if (dist->start_f32)
+                dist->finish(dist->ctx); /* begun layer by layer */
+            else
+                dist->sum_f32(m->grads, m->nparams, dist->ctx);
             if (!dist->sync_bn) {
                 /* local statistics differ: keep the running ones equal by
                  * averaging them, as DistributedDataParallel's broadcast
