@@ -7,7 +7,11 @@
  *                  [--blocking KC,MC,NC] [--layer L] [--min]
  *
  * Each figure is the median of R timed runs after one warm-up run (--min:
- * the fastest run, for a machine shared with other work). */
+ * the fastest run, for a machine shared with other work). Before each of
+ * our shapes the FMA peak is measured for 0.1 s (vgg_fma_peak), and the
+ * "%peak" column is our rate as a share of it; the step's line weighs each
+ * shape's peak by its FLOPs (the time the step would take at the peak over
+ * the time it took). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,13 +121,15 @@ int main(int argc, char **argv) {
     const char *ct = getenv("OPENBLAS_CORETYPE");
     printf("# VGG16 GEMMs of one training step, batch %d, %d thread(s), %s of %d\n",
            batch, threads, use_min ? "fastest" : "median", reps);
-    printf("# OPENBLAS_CORETYPE=%s; ours: %s, micro-kernel %dx%d, KC=%d MC=%d NC=%d\n",
-           ct ? ct : "(unset)", have_ours ? "avx512" : "unavailable", mr, nr,
-           bkc, bmc, bnc);
-    printf("%-5s %-4s %-5s %6s %7s %5s %8s %10s %10s %6s\n", "layer", "pass",
-           "trans", "M", "N", "K", "GFLOP", "openblas", "ours", "ratio");
+    printf("# OPENBLAS_CORETYPE=%s (OpenBLAS kernels: %s); ours: %s, "
+           "micro-kernel %dx%d, KC=%d MC=%d NC=%d\n",
+           ct ? ct : "(unset)", vgg_openblas_corename(),
+           have_ours ? "avx512" : "unavailable", mr, nr, bkc, bmc, bnc);
+    printf("%-5s %-4s %-5s %6s %7s %5s %8s %10s %10s %6s %7s %6s\n", "layer",
+           "pass", "trans", "M", "N", "K", "GFLOP", "openblas", "ours",
+           "ratio", "peak", "%peak");
 
-    double flops_total = 0, t_ob = 0, t_ours = 0;
+    double flops_total = 0, t_ob = 0, t_ours = 0, t_at_peak = 0;
     for (int l = 0; l < NLAYERS; l++) {
         if (only_layer >= 0 && l != only_layer) continue;
         const layer *ly = &vgg16[l];
@@ -148,7 +154,7 @@ int main(int argc, char **argv) {
             fill(B, nb, 2);
             memset(C, 0, ncc * sizeof(float));
             double fl = 2.0 * s->M * s->N * s->K;
-            double to = 0, tu = 0;
+            double to = 0, tu = 0, pk = 0;
             if (only != 1) {
                 settle();
                 vgg_gemm_select(VGG_GEMM_OPENBLAS);
@@ -156,28 +162,35 @@ int main(int argc, char **argv) {
             }
             if (only != 2 && have_ours) {
                 settle();
+                pk = vgg_fma_peak(threads, 0.1);
                 vgg_gemm_select(VGG_GEMM_AVX512);
                 tu = time_shape(s, A, B, C, reps);
+                if (pk > 0) t_at_peak += fl / (pk * 1e9);
             }
             flops_total += fl;
             t_ob += to;
             t_ours += tu;
             char tr[8];
             snprintf(tr, sizeof tr, "%c%c", s->ta ? 'T' : 'N', s->tb ? 'T' : 'N');
-            printf("%-5d %-4s %-5s %6d %7d %5d %8.3f %10.1f %10.1f %6.2f\n", l,
-                   s->pass, tr, s->M, s->N, s->K, fl * 1e-9,
+            printf("%-5d %-4s %-5s %6d %7d %5d %8.3f %10.1f %10.1f %6.2f %7.1f "
+                   "%5.0f%%\n",
+                   l, s->pass, tr, s->M, s->N, s->K, fl * 1e-9,
                    to > 0 ? fl / to * 1e-9 : 0.0, tu > 0 ? fl / tu * 1e-9 : 0.0,
-                   to > 0 && tu > 0 ? to / tu : 0.0);
+                   to > 0 && tu > 0 ? to / tu : 0.0, pk,
+                   pk > 0 && tu > 0 ? 100.0 * fl / tu * 1e-9 / pk : 0.0);
             fflush(stdout);
             free(A);
             free(B);
             free(C);
         }
     }
-    printf("step  all  %-5s %6s %7s %5s %8.3f %10.1f %10.1f %6.2f\n", "", "", "",
-           "", flops_total * 1e-9, t_ob > 0 ? flops_total / t_ob * 1e-9 : 0.0,
+    printf("step  all  %-5s %6s %7s %5s %8.3f %10.1f %10.1f %6.2f %7.1f %5.0f%%\n",
+           "", "", "", "", flops_total * 1e-9,
+           t_ob > 0 ? flops_total / t_ob * 1e-9 : 0.0,
            t_ours > 0 ? flops_total / t_ours * 1e-9 : 0.0,
-           t_ob > 0 && t_ours > 0 ? t_ob / t_ours : 0.0);
+           t_ob > 0 && t_ours > 0 ? t_ob / t_ours : 0.0,
+           t_at_peak > 0 ? flops_total / t_at_peak * 1e-9 : 0.0,
+           t_at_peak > 0 && t_ours > 0 ? 100.0 * t_at_peak / t_ours : 0.0);
     printf("# step GEMM time: openblas %.1f ms, ours %.1f ms\n", t_ob * 1e3, t_ours * 1e3);
     return 0;
 }

@@ -331,6 +331,25 @@ static void test_im2col_implicit(void **state) {
     assert_true(worst <= 1.0);
 }
 
+/* The FMA peak probe the benchmarks divide by: it runs, reports the vector
+ * width the CPU has, and gives 0 for no time at all. (Its value is a
+ * speed, which no test here asserts.) */
+static void test_fma_peak(void **state) {
+    (void)state;
+    int w = vgg_fma_peak_width();
+    assert_true(w == 0 || w == 8 || w == 16);
+    if (vgg_gemm_select(VGG_GEMM_AUTO) == VGG_GEMM_AVX512) assert_int_equal(w, 16);
+    assert_true(vgg_fma_peak(2, 0.0) == 0.0);
+    double p1 = vgg_fma_peak(1, 0.01), p2 = vgg_fma_peak(2, 0.01);
+    if (w) {
+        assert_true(p1 > 0.0 && isfinite(p1));
+        assert_true(p2 > 0.0 && isfinite(p2));
+    } else {
+        assert_true(p1 == 0.0 && p2 == 0.0);
+    }
+    assert_non_null(vgg_openblas_corename());
+}
+
 int main(void) {
     have_avx512 = vgg_gemm_avx512_supported();
     if (!have_avx512)
@@ -338,6 +357,7 @@ int main(void) {
     vgg_set_threads(2);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_select),
+        cmocka_unit_test(test_fma_peak),
         cmocka_unit_test(test_degenerate),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_edges_small_blocking),

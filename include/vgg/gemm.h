@@ -47,6 +47,19 @@ int vgg_gemm_im2col_implicit(void);
 vgg_gemm_impl vgg_gemm_select(vgg_gemm_impl impl);
 const char *vgg_gemm_name(void);
 
+/* GFLOP/s of a loop of independent FMAs on the widest vectors the CPU
+ * has (AVX-512, else AVX2), on nthreads threads for about `seconds`: the
+ * machine's arithmetic peak as it is now, which benchmarks divide by.
+ * 0 when the CPU has neither. vgg_fma_peak_width() is the vector width
+ * in floats it uses (16, 8 or 0). */
+double vgg_fma_peak(int nthreads, double seconds);
+int vgg_fma_peak_width(void);
+
+/* OpenBLAS's kernel family for this CPU (its openblas_get_corename()):
+ * OpenBLAS 0.3.21 names CPUs it does not know "Prescott" and runs SSE3
+ * kernels on them, which the benchmarks should say. */
+const char *vgg_openblas_corename(void);
+
 /* Threads for GEMM and for the library's own parallel loops. */
 void vgg_set_threads(int n);
 int vgg_get_threads(void);

@@ -232,10 +232,11 @@ static int run_gemm_only(const options *o, vgg_model *m) {
         printf("{\"mode\":\"gemm-only\",\"gemm\":\"%s\",\"threads\":%d,"
                "\"batch_size\":%d,\"steps\":%d,\"warmup\":%d,"
                "\"step_gflop\":%.3f,\"openblas_coretype\":\"%s\","
+               "\"openblas_corename\":\"%s\","
                "\"vgg_gemm_gflops\":{\"median\":%.1f,\"min\":%.1f,\"max\":%.1f},"
                "\"openblas_gflops\":{\"median\":%.1f,\"min\":%.1f,\"max\":%.1f}",
                vgg_gemm_name(), o->threads, o->batch_size, o->steps, o->warmup,
-               step_flops / 1e9, ct ? ct : "", r0.median, r0.min, r0.max,
+               step_flops / 1e9, ct ? ct : "", vgg_openblas_corename(), r0.median, r0.min, r0.max,
                r1.median, r1.min, r1.max);
         if (o->verbose) {
             printf(",\"shapes\":[");
@@ -260,8 +261,8 @@ static int run_gemm_only(const options *o, vgg_model *m) {
                vgg_gemm_name(), r0.median, r0.min, r0.max);
         if (both)
             printf("  cblas_sgemm     median %.1f GFLOP/s  (min %.1f, max "
-                   "%.1f)\n",
-                   r1.median, r1.min, r1.max);
+                   "%.1f); OpenBLAS kernels: %s\n",
+                   r1.median, r1.min, r1.max, vgg_openblas_corename());
         if (o->verbose) {
             printf("  layer pass  %6s %7s %5s  %s GFLOP/s%s\n", "M", "N", "K",
                    vgg_gemm_name(), both ? "  openblas GFLOP/s" : "");
@@ -402,7 +403,12 @@ int main(int argc, char **argv) {
     double *step_s = malloc(sizeof(double) * (size_t)o.steps);
     double *rate = malloc(sizeof(double) * (size_t)o.steps);
     double *eval_rate = malloc(sizeof(double) * (size_t)o.steps);
-    if ((o.verbose && !layer_s) || !step_s || !rate || !eval_rate) {
+    /* The FMA peak, measured for 0.1 s before each timed step, and each
+     * step's GEMM rate as a share of the peak measured just before it. */
+    double *peak = malloc(sizeof(double) * (size_t)o.steps);
+    double *gemm_of_peak = malloc(sizeof(double) * (size_t)o.steps);
+    if ((o.verbose && !layer_s) || !step_s || !rate || !eval_rate || !peak ||
+        !gemm_of_peak) {
         fprintf(stderr, "%s: cannot allocate the timing tables\n", prog);
         vgg_model_free(m);
         return 1;
@@ -414,6 +420,7 @@ int main(int argc, char **argv) {
     int status = 0;
     for (int it = 0; it < o.warmup + o.steps && !status; it++) {
         const int timed = it >= o.warmup;
+        const double pk = timed ? vgg_fma_peak(o.threads, 0.1) : 0.0;
         m->layer_seconds = timed ? layer_s : NULL;
         vgg_prof_reset();
         double t = vgg_now();
@@ -431,6 +438,11 @@ int main(int argc, char **argv) {
         step_s[k] = t;
         rate[k] = o.batch_size / t;
         total_s += t;
+        peak[k] = pk;
+        gemm_of_peak[k] = pk > 0.0 && vgg_prof.seconds[VGG_PROF_GEMM] > 0.0
+                              ? vgg_prof.gemm_flops /
+                                    vgg_prof.seconds[VGG_PROF_GEMM] / 1e9 / pk
+                              : 0.0;
         for (int c = 0; c < VGG_PROF_COUNT; c++) cat[c] += vgg_prof.seconds[c];
         gemm_flops += vgg_prof.gemm_flops;
     }
@@ -446,6 +458,7 @@ int main(int argc, char **argv) {
     }
     if (status) {
         free(layer_s), free(step_s), free(rate), free(eval_rate);
+        free(peak), free(gemm_of_peak);
         vgg_model_free(m);
         return status;
     }
@@ -453,6 +466,8 @@ int main(int argc, char **argv) {
     const summary tr = summarise(rate, o.steps);
     const summary ev = summarise(eval_rate, o.steps);
     const summary st = summarise(step_s, o.steps);
+    const summary pk = summarise(peak, o.steps);
+    const summary gp = summarise(gemm_of_peak, o.steps);
     const double gflops_step = train_flops * tr.median / 1e9;
     const double gemm_rate = cat[VGG_PROF_GEMM] > 0
                                  ? gemm_flops / cat[VGG_PROF_GEMM] / 1e9
@@ -476,10 +491,16 @@ int main(int argc, char **argv) {
         printf("{\"impl\":\"vggtrain\",\"version\":\"%s\",\"gemm\":\"%s\","
                "\"threads\":%d,\"classes\":%d,\"batch_size\":%d,"
                "\"eval_batch_size\":%d,\"steps\":%d,\"warmup\":%d,"
-               "\"openblas_coretype\":\"%s\",",
+               "\"openblas_coretype\":\"%s\",\"openblas_corename\":\"%s\",",
                VGG_VERSION_STRING, vgg_gemm_name(), o.threads, o.classes,
                o.batch_size, o.eval_batch_size, o.steps, o.warmup,
-               ct ? ct : "");
+               ct ? ct : "", vgg_openblas_corename());
+        printf("\"fma_peak_gflops\":{\"median\":%.1f,\"min\":%.1f,"
+               "\"max\":%.1f},\"fma_width\":%d,"
+               "\"gemm_of_peak\":{\"median\":%.4f,\"min\":%.4f,"
+               "\"max\":%.4f},",
+               pk.median, pk.min, pk.max, vgg_fma_peak_width(), gp.median,
+               gp.min, gp.max);
         printf("\"train_img_s\":{\"median\":%.2f,\"min\":%.2f,\"max\":%.2f},"
                "\"eval_img_s\":{\"median\":%.2f,\"min\":%.2f,\"max\":%.2f},"
                "\"step_seconds\":{\"median\":%.4f,\"min\":%.4f,\"max\":%.4f},",
@@ -526,6 +547,13 @@ int main(int argc, char **argv) {
                tr.median, tr.min, tr.max, st.median);
         printf("  GFLOP/s   %.1f for the step, %.1f in GEMM\n", gflops_step,
                gemm_rate);
+        if (pk.median > 0.0)
+            printf("  peak      FMA loop (%d-float vectors, measured 0.1 s "
+                   "before each step) median %.1f GFLOP/s (min %.1f, max "
+                   "%.1f);\n            GEMM at %.0f%% of it (median over "
+                   "steps, each against its own peak), the step at %.0f%%\n",
+                   vgg_fma_peak_width(), pk.median, pk.min, pk.max,
+                   100.0 * gp.median, 100.0 * gflops_step / pk.median);
         printf("  time      ");
         for (int c = 0; c < VGG_PROF_COUNT; c++) {
             if (c > VGG_PROF_OTHER && cat[c] == 0.0) continue; /* e.g. comm */
@@ -579,6 +607,7 @@ int main(int argc, char **argv) {
         }
     }
     free(layer_s), free(step_s), free(rate), free(eval_rate);
+    free(peak), free(gemm_of_peak);
     vgg_model_free(m);
     return 0;
 }

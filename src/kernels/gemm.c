@@ -19,6 +19,12 @@
 
 /* OpenBLAS exports these; Debian's cblas.h declares them. */
 extern void openblas_set_num_threads(int);
+extern char *openblas_get_corename(void);
+
+const char *vgg_openblas_corename(void) {
+    const char *s = openblas_get_corename();
+    return s ? s : "unknown";
+}
 
 static vgg_gemm_impl current = VGG_GEMM_AUTO; /* AUTO: not chosen yet */
 static int nthreads = 1;
