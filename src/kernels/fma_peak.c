@@ -92,19 +92,19 @@ double vgg_fma_peak(int nthreads, double seconds) {
     if (w == 0 || seconds <= 0.0) return 0.0;
     if (nthreads < 1) nthreads = 1;
     uint64_t total = 0;
+    float sum = 0.0f;
     double t0 = vgg_now();
 #ifdef _OPENMP
-#pragma omp parallel num_threads(nthreads) reduction(+ : total) if (nthreads > 1)
+#pragma omp parallel num_threads(nthreads) reduction(+ : total, sum) if (nthreads > 1)
 #endif
     {
         uint64_t n = 0;
-        float s = 0.0f;
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-        s = w == 16 ? run_avx512(seconds, &n) : run_avx2(seconds, &n);
+        sum += w == 16 ? run_avx512(seconds, &n) : run_avx2(seconds, &n);
 #endif
-        sink = s;
         total += n;
     }
+    sink = sum;
     double dt = vgg_now() - t0;
     /* 16 chains x w lanes x 2 FLOP per iteration */
     return dt > 0.0 ? (double)total * 16.0 * w * 2.0 / dt / 1e9 : 0.0;
