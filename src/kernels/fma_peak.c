@@ -42,35 +42,26 @@
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #include <immintrin.h>
 
-__attribute__((target("avx512f,fma"))) static float
-run_avx512(double seconds, uint64_t *iters) {
-    DECL16(__m512, v, _mm512_set1_ps);
-    const __m512 b = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-6f);
-    uint64_t n = 0;
-    const double end = vgg_now() + seconds;
-    do {
-        for (int i = 0; i < CHUNK; i++) FMA16(_mm512_fmadd_ps, v, b, c);
-        n += CHUNK;
-    } while (vgg_now() < end);
-    *iters = n;
-    return _mm512_reduce_add_ps(SUM16(_mm512_add_ps, v));
-}
-
-__attribute__((target("avx2,fma"))) static float run_avx2(double seconds,
-                                                          uint64_t *iters) {
-    DECL16(__m256, v, _mm256_set1_ps);
-    const __m256 b = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-6f);
-    uint64_t n = 0;
-    const double end = vgg_now() + seconds;
-    do {
-        for (int i = 0; i < CHUNK; i++) FMA16(_mm256_fmadd_ps, v, b, c);
-        n += CHUNK;
-    } while (vgg_now() < end);
-    *iters = n;
-    float out[8];
-    _mm256_storeu_ps(out, SUM16(_mm256_add_ps, v));
-    return out[0] + out[1] + out[2] + out[3] + out[4] + out[5] + out[6] + out[7];
-}
+/* One timed loop per vector width; returns lane 0 of the chains' sum so
+ * the work has a result to keep. */
+#define DEFINE_RUN(name, isa, type, set1, fma, add, lane0)                  \
+    __attribute__((target(isa))) static float name(double seconds,          \
+                                                      uint64_t *iters) {       \
+        DECL16(type, v, set1);                                                 \
+        const type b = set1(0.999999f), c = set1(1e-6f);                       \
+        uint64_t n = 0;                                                        \
+        const double end = vgg_now() + seconds;                                \
+        do {                                                                   \
+            for (int i = 0; i < CHUNK; i++) FMA16(fma, v, b, c);               \
+            n += CHUNK;                                                        \
+        } while (vgg_now() < end);                                             \
+        *iters = n;                                                            \
+        return lane0(SUM16(add, v));                                           \
+    }
+DEFINE_RUN(run_avx512, "avx512f,fma", __m512, _mm512_set1_ps, _mm512_fmadd_ps,
+           _mm512_add_ps, _mm512_cvtss_f32)
+DEFINE_RUN(run_avx2, "avx2,fma", __m256, _mm256_set1_ps, _mm256_fmadd_ps,
+           _mm256_add_ps, _mm256_cvtss_f32)
 
 static int vector_floats(void) {
     __builtin_cpu_init();
