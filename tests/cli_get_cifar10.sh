@@ -39,6 +39,22 @@ if command -v curl >/dev/null; then
   [ ! -e "$T/data2/cifar-10-binary.tar.gz.part" ] || fail "partial download left"
 fi
 
+# --local: the make-bin of $VGG_SHARED_DIR runs, with the output folder.
+mkdir -p "$T/shared/cifar10"
+printf '#!/bin/sh\nmkdir -p "$1" && echo made >"$1/marker"\n' >"$T/shared/cifar10/make-bin"
+chmod +x "$T/shared/cifar10/make-bin"
+VGG_SHARED_DIR=$T/shared "$S" --local --dir "$T/data4" 2>"$T/err" || fail "--local with VGG_SHARED_DIR"
+grep -q made "$T/data4/cifar-10-batches-bin/marker" || fail "--local: make-bin not run on DIR/cifar-10-batches-bin"
+grep -q "$T/shared/cifar10/make-bin" "$T/err" || fail "--local: the copy used is not named"
+# --local with no local copy anywhere: a copy of the script outside any
+# checkout fails and says where it looked.
+mkdir -p "$T/lone/r/scripts"
+cp "$S" "$T/lone/r/scripts/get-cifar10"
+if VGG_SHARED_DIR= "$T/lone/r/scripts/get-cifar10" --local --dir "$T/data5" 2>"$T/err"; then
+  fail "--local without a local copy accepted"
+fi
+grep -q "VGG_SHARED_DIR" "$T/err" || fail "--local failure says where it looked"
+
 # A complete folder (sparse files of the right sizes) is left alone.
 d=$T/data3/cifar-10-batches-bin
 mkdir -p "$d"
