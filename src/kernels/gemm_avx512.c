@@ -69,19 +69,24 @@ int vgg_gemm_avx512_supported(void) {
 
 #define MAX_THREADS 64
 
-/* Cache blocking, one set per loop order (see gemm_slab), measured on
- * Zen 5 (48 KiB L1, 1 MiB L2 per core) over the VGG16 step: docs/gemm.md.
- *   order 0: B micro-panel [KC][NR] (up to 300 KiB) and A block
- *            [MC][KC] (up to 675 KiB) in L2, B block [KC][NC] in L3. KC
- *            was 256 until the im2col went implicit; 1200 (so K = 576 and
- *            1152 are one block, 2304 and 4608 blocks of 1152) made the
- *            convolution GEMMs 5 to 8% faster, mostly by passing over C
- *            fewer times (docs/gemm.md);
+/* Cache blocking, one set per loop order (see gemm_slab), measured over
+ * the VGG16 step (docs/gemm.md).
+ *   order 0: B micro-panel [KC][NR] (up to 300 KiB) in L2, A block
+ *            [MC][KC] (up to 2.4 MiB) in L2 and L3. KC was 256 until the
+ *            im2col went implicit; 1200 (so K = 576 and 1152 are one
+ *            block, 2304 and 4608 blocks of 1152) made the convolution
+ *            GEMMs 5 to 8% faster on Zen 5, mostly by passing over C fewer
+ *            times. MC was 144 (A block in a 1 MiB L2); 516 makes every
+ *            VGG layer (M <= 512) one row block, so no B block is kept:
+ *            each B micro-panel is used by all of M while it is in L2,
+ *            and the megabytes of a stored B block are never written and
+ *            read back. On the Intel machine (2 MiB L2) that made layers
+ *            4 to 12 7 to 27% faster (docs/gemm.md);
  *   order 1: A micro-panel [KC][MR] (6 KiB) in L1, B block [KC][NC]
  *            (512 KiB) in L2, A block in L3. */
 typedef struct blocking { int kc, mc, nc; } blocking;
-static const blocking blk_default[2] = {{1200, 144, 3072}, {256, 384, 512}};
-static blocking blk[2] = {{1200, 144, 3072}, {256, 384, 512}};
+static const blocking blk_default[2] = {{1200, 516, 3072}, {256, 384, 512}};
+static blocking blk[2] = {{1200, 516, 3072}, {256, 384, 512}};
 static int force_order = -1;
 
 void vgg_gemm_avx512_set_blocking(int kc, int mc, int nc) {
@@ -511,6 +516,7 @@ static void gemm_slab(const gemm_args *g, int order, int m0, int m, int n0,
                       int n, float *pa, float *pb) {
     const blocking b = blk[order];
     const int K = g->K, kb = kc_block(K, b.kc);
+    const int one_block = m <= b.mc;
     for (int jc = 0; jc < n; jc += b.nc) {
         int nc = imin(b.nc, n - jc);
         long col = n0 + jc;
@@ -524,12 +530,17 @@ static void gemm_slab(const gemm_args *g, int order, int m0, int m, int n0,
                 pack_a(g, pa, row, mc, pc, kc);
                 if (order == 0) {
                     /* The B block is packed a micro-panel at a time during
-                     * the first row block, just before its first use. */
+                     * the first row block, just before its first use. With
+                     * one row block, no panel is used again: each goes to
+                     * the same place and stays in L2 (writing the whole
+                     * block, megabytes, made layers 1 to 3 10 to 30%
+                     * slower: docs/gemm.md). */
                     for (int jr = 0; jr < nc; jr += NR) {
                         int nr = imin(NR, nc - jr);
-                        if (ic == 0) pack_b(g, pb + (long)jr * kc, col + jr, nr, pc, kc);
+                        float *pbj = one_block ? pb : pb + (long)jr * kc;
+                        if (ic == 0) pack_b(g, pbj, col + jr, nr, pc, kc);
                         for (int ir = 0; ir < mc; ir += MR)
-                            tile(kc, pa + (long)ir * kc, pb + (long)jr * kc,
+                            tile(kc, pa + (long)ir * kc, pbj,
                                  g->C + (row + ir) * g->ldc + col + jr, g->ldc,
                                  imin(MR, mc - ir), nr, g->alpha, beta);
                     }
@@ -587,7 +598,10 @@ static int gemm_run(gemm_args g, int M, int N, int K, int nthreads) {
     int mcap = split_n ? M : (ntile_m + nt - 1) / nt * MR;
     int ncap = split_n ? (ntile_n + nt - 1) / nt * 16 : N;
     size_t need_a = (size_t)((imin(b.mc, mcap) + MR - 1) / MR * MR) * kc;
-    size_t need_b = (size_t)((imin(b.nc, ncap) + NR - 1) / NR * NR) * kc;
+    /* Order 0 with one row block (see gemm_slab) keeps one B micro-panel. */
+    size_t need_b = order == 0 && mcap <= b.mc
+                        ? (size_t)NR * kc
+                        : (size_t)((imin(b.nc, ncap) + NR - 1) / NR * NR) * kc;
     for (int t = 0; t < nt; t++)
         if (reserve(&buf_a[t], &cap_a[t], need_a) ||
             reserve(&buf_b[t], &cap_b[t], need_b))
