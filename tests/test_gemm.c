@@ -320,11 +320,15 @@ static void test_im2col_implicit(void **state) {
             int N = H * W >= 256 ? 2 : 5;
             im2col_case(3, 7, N, H, W, 0.0f, 1, &worst);
             im2col_case(13, 20, N, H, W, 1.0f, 2, &worst);
+            /* channels in groups of 16: the weight gradient goes tap-major */
+            im2col_case(16, 9, N, H, W, 0.5f, 1, &worst);
+            im2col_case(32, 13, N, H, W, 1.0f, 2, &worst);
         }
         vgg_gemm_avx512_set_blocking(0, 0, 0);
     }
     /* the deepest VGG shapes at a small batch */
     im2col_case(64, 64, 3, 32, 32, 1.0f, 2, &worst);
+    im2col_case(128, 256, 2, 8, 8, 0.0f, 2, &worst);
     im2col_case(512, 512, 4, 2, 2, 0.0f, 2, &worst);
     print_message("  implicit im2col vs formed + OpenBLAS: worst %.3f of the bound\n",
                   worst);

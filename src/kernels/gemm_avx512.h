@@ -33,6 +33,9 @@ void vgg_gemm_avx512_set_blocking(int kc, int mc, int nc);
 /* Order 0's blocking, and the micro-kernel's rows and columns. */
 void vgg_gemm_avx512_get_blocking(int *kc, int *mc, int *nc, int *mr,
                                   int *nr);
+/* 0 turns off the tap-major weight gradient (see gemm_avx512.c), for
+ * measuring what it buys; 1 (the default) turns it back on. */
+void vgg_gemm_avx512_set_tap_major(int on);
 /* Forces loop order 0 or 1 (see gemm_avx512.c); -1: chosen per shape. */
 void vgg_gemm_avx512_set_order(int order);
 
