@@ -1,7 +1,9 @@
 /* vgg-gemm-bench: times every GEMM of one VGG16 training step (batch 128
  * by default: forward, weight gradient, input gradient of each conv layer)
- * with OpenBLAS and with our AVX-512 kernels, and prints GFLOP/s per shape
- * and the FLOP-weighted total for the step.
+ * with OpenBLAS and with our AVX-512 kernels on an im2col matrix formed in
+ * memory, and with ours on the implicit im2col as the trainer runs them
+ * (the "im2col" column, which %peak refers to), and prints GFLOP/s per
+ * shape and the FLOP-weighted total for the step.
  *
  *   vgg-gemm-bench [--threads N] [--reps R] [--batch B] [--only ours|openblas]
  *                  [--blocking KC,MC,NC] [--layer L] [--min]
@@ -79,6 +81,40 @@ static double time_shape(const shape *s, const float *A, const float *B,
     return med;
 }
 
+/* The same pass as the trainer runs it (src/nn/conv.c): our GEMM on the
+ * implicit im2col of x (forward, weight gradient) or of dout (the input
+ * gradient as a convolution with the turned weights). */
+static double time_im2col(const layer *ly, int batch, int pass, const float *x,
+                          const float *d, const float *w, float *C, int reps) {
+    const int hw = ly->hw;
+    const long npix = (long)batch * hw * hw;
+    double *t = malloc(sizeof(double) * reps);
+    if (!t) return -1.0;
+    for (int r = -1; r < reps; r++) {
+        double t0 = vgg_now();
+        if (pass == 0) {
+            const vgg_im2col_src s = {x, ly->cin, batch, hw, hw};
+            vgg_gemm_avx512_im2col(0, ly->cout, 1.0f, w, ly->cin * 9, &s, 1.0f,
+                                   C, (int)npix, vgg_get_threads());
+        } else if (pass == 1) {
+            const vgg_im2col_src s = {x, ly->cin, batch, hw, hw};
+            vgg_gemm_avx512_im2col(1, ly->cout, 1.0f, d, (int)npix, &s, 1.0f, C,
+                                   ly->cin * 9, vgg_get_threads());
+        } else {
+            const vgg_im2col_src s = {d, ly->cout, batch, hw, hw};
+            vgg_gemm_avx512_im2col(0, ly->cin, 1.0f, w, ly->cout * 9, &s, 0.0f,
+                                   C, (int)npix, vgg_get_threads());
+        }
+        double dt = vgg_now() - t0;
+        if (r >= 0) t[r] = dt;
+    }
+    qsort(t, reps, sizeof(double), cmp_double);
+    double med = use_min ? t[0]
+                 : reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
+    free(t);
+    return med;
+}
+
 int main(int argc, char **argv) {
     int threads = 2, reps = 5, batch = 128, only = 0, only_layer = -1;
     int kc = 0, mc = 0, nc = 0;
@@ -125,11 +161,15 @@ int main(int argc, char **argv) {
            "micro-kernel %dx%d, KC=%d MC=%d NC=%d\n",
            ct ? ct : "(unset)", vgg_openblas_corename(),
            have_ours ? "avx512" : "unavailable", mr, nr, bkc, bmc, bnc);
-    printf("%-5s %-4s %-5s %6s %7s %5s %8s %10s %10s %6s %7s %6s\n", "layer",
+    printf("# GFLOP/s: openblas and ours on an im2col matrix formed in memory;\n"
+           "# im2col: ours on the implicit im2col, as the trainer runs it (the\n"
+           "# input gradient as a convolution of dout); ratio = ours/openblas;\n"
+           "# %%peak = im2col's rate over the FMA peak measured before it\n");
+    printf("%-5s %-4s %-5s %6s %7s %5s %8s %10s %10s %6s %10s %7s %6s\n", "layer",
            "pass", "trans", "M", "N", "K", "GFLOP", "openblas", "ours",
-           "ratio", "peak", "%peak");
+           "ratio", "im2col", "peak", "%peak");
 
-    double flops_total = 0, t_ob = 0, t_ours = 0, t_at_peak = 0;
+    double flops_total = 0, t_ob = 0, t_ours = 0, t_im = 0, t_at_peak = 0;
     for (int l = 0; l < NLAYERS; l++) {
         if (only_layer >= 0 && l != only_layer) continue;
         const layer *ly = &vgg16[l];
@@ -140,6 +180,23 @@ int main(int argc, char **argv) {
             {"dcol", 1, 0, K, Mp, ly->cout, 0.0f},
         };
         int npass = l == 0 ? 2 : 3; /* no input gradient for the image */
+        const long npix = (long)batch * ly->hw * ly->hw;
+        float *x = NULL, *dy = NULL, *w = NULL, *Ci = NULL;
+        if (only != 2 && have_ours) {
+            size_t cmax = (size_t)(ly->cin > ly->cout ? ly->cin : ly->cout);
+            x = malloc(sizeof(float) * ly->cin * npix);
+            dy = malloc(sizeof(float) * ly->cout * npix);
+            w = malloc(sizeof(float) * ly->cin * 9 * ly->cout);
+            Ci = malloc(sizeof(float) * cmax * (npix > 9 * (long)cmax ? npix : 9 * (long)cmax));
+            if (!x || !dy || !w || !Ci) {
+                fprintf(stderr, "%s: out of memory for layer %d\n", argv[0], l);
+                return 1;
+            }
+            fill(x, (size_t)ly->cin * npix, 3);
+            fill(dy, (size_t)ly->cout * npix, 4);
+            fill(w, (size_t)ly->cin * 9 * ly->cout, 5);
+            memset(Ci, 0, sizeof(float) * cmax * (npix > 9 * (long)cmax ? npix : 9 * (long)cmax));
+        }
         for (int p = 0; p < npass; p++) {
             const shape *s = &sh[p];
             size_t na = (size_t)s->M * s->K, nb = (size_t)s->K * s->N,
@@ -154,7 +211,7 @@ int main(int argc, char **argv) {
             fill(B, nb, 2);
             memset(C, 0, ncc * sizeof(float));
             double fl = 2.0 * s->M * s->N * s->K;
-            double to = 0, tu = 0, pk = 0;
+            double to = 0, tu = 0, ti = 0, pk = 0;
             if (only != 1) {
                 settle();
                 vgg_gemm_select(VGG_GEMM_OPENBLAS);
@@ -165,32 +222,41 @@ int main(int argc, char **argv) {
                 pk = vgg_fma_peak(threads, 0.1);
                 vgg_gemm_select(VGG_GEMM_AVX512);
                 tu = time_shape(s, A, B, C, reps);
+                ti = time_im2col(ly, batch, p, x, dy, w, Ci, reps);
                 if (pk > 0) t_at_peak += fl / (pk * 1e9);
             }
             flops_total += fl;
             t_ob += to;
             t_ours += tu;
+            t_im += ti;
             char tr[8];
             snprintf(tr, sizeof tr, "%c%c", s->ta ? 'T' : 'N', s->tb ? 'T' : 'N');
-            printf("%-5d %-4s %-5s %6d %7d %5d %8.3f %10.1f %10.1f %6.2f %7.1f "
+            printf("%-5d %-4s %-5s %6d %7d %5d %8.3f %10.1f %10.1f %6.2f %10.1f %7.1f "
                    "%5.0f%%\n",
                    l, s->pass, tr, s->M, s->N, s->K, fl * 1e-9,
                    to > 0 ? fl / to * 1e-9 : 0.0, tu > 0 ? fl / tu * 1e-9 : 0.0,
-                   to > 0 && tu > 0 ? to / tu : 0.0, pk,
-                   pk > 0 && tu > 0 ? 100.0 * fl / tu * 1e-9 / pk : 0.0);
+                   to > 0 && tu > 0 ? to / tu : 0.0,
+                   ti > 0 ? fl / ti * 1e-9 : 0.0, pk,
+                   pk > 0 && ti > 0 ? 100.0 * fl / ti * 1e-9 / pk : 0.0);
             fflush(stdout);
             free(A);
             free(B);
             free(C);
         }
+        free(x);
+        free(dy);
+        free(w);
+        free(Ci);
     }
-    printf("step  all  %-5s %6s %7s %5s %8.3f %10.1f %10.1f %6.2f %7.1f %5.0f%%\n",
+    printf("step  all  %-5s %6s %7s %5s %8.3f %10.1f %10.1f %6.2f %10.1f %7.1f %5.0f%%\n",
            "", "", "", "", flops_total * 1e-9,
            t_ob > 0 ? flops_total / t_ob * 1e-9 : 0.0,
            t_ours > 0 ? flops_total / t_ours * 1e-9 : 0.0,
            t_ob > 0 && t_ours > 0 ? t_ob / t_ours : 0.0,
+           t_im > 0 ? flops_total / t_im * 1e-9 : 0.0,
            t_at_peak > 0 ? flops_total / t_at_peak * 1e-9 : 0.0,
-           t_at_peak > 0 && t_ours > 0 ? 100.0 * t_at_peak / t_ours : 0.0);
-    printf("# step GEMM time: openblas %.1f ms, ours %.1f ms\n", t_ob * 1e3, t_ours * 1e3);
+           t_at_peak > 0 && t_im > 0 ? 100.0 * t_at_peak / t_im : 0.0);
+    printf("# step GEMM time: openblas %.1f ms, ours %.1f ms, im2col %.1f ms\n",
+           t_ob * 1e3, t_ours * 1e3, t_im * 1e3);
     return 0;
 }
