@@ -1,0 +1,159 @@
+/* gemm_ab: our GEMM as it is against the same file at another revision,
+ * on the convolution GEMMs of a VGG16 training step as the trainer runs
+ * them (implicit im2col: forward, weight gradient, input gradient), the two
+ * called alternately in one process so that both see the same machine.
+ * Built and run by scripts/gemm-ab, which compiles the other revision's
+ * src/kernels/gemm_avx512.c with its symbols renamed ab_old_*.
+ *
+ *   gemm_ab [--reps R] [--layer L] [--batch B] [--threads N]
+ *
+ * Per shape: the median of R calls of each (after one of each untimed),
+ * the FMA peak measured before each pair (median), each one's share of it,
+ * and new/old (old time over new time: above 1, the working tree is
+ * faster). Last line: the step's totals. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/gemm_avx512.h"
+#include "vgg/gemm.h"
+#include "vgg/profile.h"
+
+int ab_old_vgg_gemm_avx512_im2col(int transb, int M, float alpha,
+                                  const float *A, int lda,
+                                  const vgg_im2col_src *src, float beta,
+                                  float *C, int ldc, int nthreads);
+
+typedef int (*im2col_fn)(int, int, float, const float *, int,
+                         const vgg_im2col_src *, float, float *, int, int);
+
+typedef struct layer { int cin, cout, hw; } layer;
+static const layer vgg16[] = {
+    {3, 64, 32},    {64, 64, 32},   {64, 128, 16},  {128, 128, 16},
+    {128, 256, 8},  {256, 256, 8},  {256, 256, 8},  {256, 512, 4},
+    {512, 512, 4},  {512, 512, 4},  {512, 512, 2},  {512, 512, 2},
+    {512, 512, 2},
+};
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *t, int n) {
+    qsort(t, n, sizeof(double), cmp_double);
+    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+static void fill(float *x, size_t n, unsigned seed) {
+    unsigned s = seed * 2654435761u + 1u;
+    for (size_t i = 0; i < n; i++) {
+        s = s * 1664525u + 1013904223u;
+        x[i] = (float)((s >> 8) & 0xFFFF) / 65536.0f - 0.5f;
+    }
+}
+
+static int run(im2col_fn f, const layer *ly, int batch, int pass,
+               const float *x, const float *d, const float *w, float *C,
+               int threads) {
+    const int hw = ly->hw;
+    const long npix = (long)batch * hw * hw;
+    if (pass == 0) {
+        const vgg_im2col_src s = {x, ly->cin, batch, hw, hw};
+        return f(0, ly->cout, 1.0f, w, ly->cin * 9, &s, 1.0f, C, (int)npix, threads);
+    }
+    if (pass == 1) {
+        const vgg_im2col_src s = {x, ly->cin, batch, hw, hw};
+        return f(1, ly->cout, 1.0f, d, (int)npix, &s, 1.0f, C, ly->cin * 9, threads);
+    }
+    const vgg_im2col_src s = {d, ly->cout, batch, hw, hw};
+    return f(0, ly->cin, 1.0f, w, ly->cout * 9, &s, 0.0f, C, (int)npix, threads);
+}
+
+int main(int argc, char **argv) {
+    int reps = 5, only = -1, batch = 128, threads = 2;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int *dst = !strcmp(a, "--reps")    ? &reps
+                   : !strcmp(a, "--layer") ? &only
+                   : !strcmp(a, "--batch") ? &batch
+                   : !strcmp(a, "--threads") ? &threads
+                                           : NULL;
+        if (!dst || i + 1 >= argc) {
+            fprintf(stderr, "usage: %s [--reps R] [--layer L] [--batch B] [--threads N]\n",
+                    argv[0]);
+            return 2;
+        }
+        *dst = atoi(argv[++i]);
+    }
+    if (reps < 1 || reps > 1000 || batch < 1 || threads < 1 || only > 12) {
+        fprintf(stderr, "%s: --reps 1..1000, --batch >= 1, --threads >= 1, --layer 0..12\n",
+                argv[0]);
+        return 2;
+    }
+    if (!vgg_gemm_avx512_supported()) {
+        fprintf(stderr, "%s: this CPU has no AVX-512F\n", argv[0]);
+        return 1;
+    }
+    const im2col_fn fn[2] = {ab_old_vgg_gemm_avx512_im2col, vgg_gemm_avx512_im2col};
+    double *t[2] = {malloc(sizeof(double) * reps), malloc(sizeof(double) * reps)};
+    double *pk = malloc(sizeof(double) * reps);
+    if (!t[0] || !t[1] || !pk) return 1;
+    printf("# batch %d, %d threads, median of %d; old = the other revision, new = the working tree\n",
+           batch, threads, reps);
+    printf("%-5s %-4s %7s %9s %5s %9s %5s %7s\n", "layer", "pass", "peak", "old", "%peak",
+           "new", "%peak", "new/old");
+    double tot[2] = {0, 0}, at_peak = 0;
+    for (int l = 0; l < 13; l++) {
+        if (only >= 0 && l != only) continue;
+        const layer *ly = &vgg16[l];
+        const long npix = (long)batch * ly->hw * ly->hw;
+        const long cmax = ly->cin > ly->cout ? ly->cin : ly->cout;
+        const size_t nc = (size_t)cmax * (npix > 9 * cmax ? npix : 9 * cmax);
+        float *x = malloc(sizeof(float) * ly->cin * npix);
+        float *d = malloc(sizeof(float) * ly->cout * npix);
+        float *w = malloc(sizeof(float) * ly->cin * 9 * ly->cout);
+        float *C = calloc(nc, sizeof(float));
+        if (!x || !d || !w || !C) {
+            fprintf(stderr, "%s: out of memory at layer %d\n", argv[0], l);
+            return 1;
+        }
+        fill(x, (size_t)ly->cin * npix, 1);
+        fill(d, (size_t)ly->cout * npix, 2);
+        fill(w, (size_t)ly->cin * 9 * ly->cout, 3);
+        for (int pass = 0; pass < 3; pass++) {
+            if (l == 0 && pass == 2) continue; /* no input gradient for the image */
+            for (int r = -1; r < reps; r++) {
+                if (r >= 0) pk[r] = vgg_fma_peak(threads, 0.05);
+                for (int v = 0; v < 2; v++) {
+                    double t0 = vgg_now();
+                    if (run(fn[v], ly, batch, pass, x, d, w, C, threads)) {
+                        fprintf(stderr, "%s: GEMM failed (out of memory)\n", argv[0]);
+                        return 1;
+                    }
+                    if (r >= 0) t[v][r] = vgg_now() - t0;
+                }
+            }
+            const double gf = 2.0 * npix * ly->cin * 9 * ly->cout * 1e-9;
+            const double p = median(pk, reps), mo = median(t[0], reps),
+                         mn = median(t[1], reps);
+            tot[0] += mo;
+            tot[1] += mn;
+            at_peak += gf / p;
+            printf("%-5d %-4s %7.1f %9.1f %4.0f%% %9.1f %4.0f%% %7.3f\n", l,
+                   pass == 0 ? "fwd" : pass == 1 ? "dW" : "dcol", p, gf / mo,
+                   100 * gf / mo / p, gf / mn, 100 * gf / mn / p, mo / mn);
+            fflush(stdout);
+        }
+        free(x);
+        free(d);
+        free(w);
+        free(C);
+    }
+    printf("step  all  %7s %7.1fms %4.0f%% %7.1fms %4.0f%% %7.3f\n", "", tot[0] * 1e3,
+           100 * at_peak / tot[0], tot[1] * 1e3, 100 * at_peak / tot[1], tot[0] / tot[1]);
+    free(t[0]);
+    free(t[1]);
+    free(pk);
+    return 0;
+}
