@@ -294,6 +294,45 @@ static void test_maxpool(void **state) {
     assert_int_equal(a, 0);
 }
 
+/* Every width from 2 to 40 (the vector path's full, partial and several
+ * chunks of sixteen windows), against a plain reference: forward values
+ * and winners, and every input gradient written (din starts as NaN). */
+static void test_maxpool_widths(void **state) {
+    (void)state;
+    enum { P = 3, H = 4, WMAX = 40 };
+    static float in[P * H * WMAX], din[P * H * WMAX], out[P * H * WMAX / 4],
+        g[P * H * WMAX / 4];
+    static uint8_t arg[P * H * WMAX / 4];
+    vgg_rng r;
+    vgg_rng_seed(&r, 10, 0);
+    for (int W = 2; W <= WMAX; W += 2) {
+        const int n = P * H * W, Wo = W / 2;
+        tu_fill_uniform(in, n, -1, 1, &r);
+        for (int i = 0; i < n; i += 7) in[i + 1 < n ? i + 1 : i] = in[i]; /* ties */
+        tu_fill_uniform(g, n / 4, -1, 1, &r);
+        for (int i = 0; i < n; i++) din[i] = NAN;
+        vgg_maxpool_forward(out, arg, in, P, H, W);
+        vgg_maxpool_backward(din, g, arg, P, H, W);
+        for (int p = 0; p < P; p++)
+            for (int y = 0; y < H / 2; y++)
+                for (int x = 0; x < Wo; x++) {
+                    const int o = (p * (H / 2) + y) * Wo + x;
+                    const float *w = in + (p * H + 2 * y) * W + 2 * x;
+                    const float v[4] = {w[0], w[1], w[W], w[W + 1]};
+                    int k = 0;
+                    for (int j = 1; j < 4; j++)
+                        if (v[j] > v[k]) k = j;
+                    assert_int_equal(arg[o], k);
+                    assert_true(out[o] == v[k]);
+                    float *d = din + (p * H + 2 * y) * W + 2 * x;
+                    const float want[4] = {k == 0 ? g[o] : 0.0f, k == 1 ? g[o] : 0.0f,
+                                           k == 2 ? g[o] : 0.0f, k == 3 ? g[o] : 0.0f};
+                    assert_true(d[0] == want[0] && d[1] == want[1]);
+                    assert_true(d[W] == want[2] && d[W + 1] == want[3]);
+                }
+    }
+}
+
 /* ---- linear, flatten, loss ---- */
 
 enum { LN = 3, LF = 5, LK = 4 };
@@ -454,6 +493,7 @@ int main(void) {
         cmocka_unit_test(test_batchnorm_fd),
         cmocka_unit_test(test_batchnorm_statistics),
         cmocka_unit_test(test_maxpool),
+        cmocka_unit_test(test_maxpool_widths),
         cmocka_unit_test(test_linear_fd),
         cmocka_unit_test(test_flatten_roundtrip),
         cmocka_unit_test(test_softmax_xent),
