@@ -56,6 +56,41 @@ assert ma["epoch"] == "4" and len(json.loads(ma["history"])) == 4
 print("resume: data sections identical,", len(da), "bytes,", ma["checksum"])
 PY
 
+# The learning-rate schedule comes back from the checkpoint: cosine over 4
+# epochs, stopped after 2 and resumed without schedule flags, gives the
+# straight run's rates and tensors; a schedule flag given on resume
+# changes it from there on.
+sched=(--lr-schedule cosine --lr-min 0.001 --warmup 1)
+"$BIN/vggtrain" "${common[@]}" "${sched[@]}" --epochs 4 --out "$T/cos4.bin" \
+    > "$T/cos4.log" || fail "cosine straight run"
+"$BIN/vggtrain" "${common[@]}" "${sched[@]}" --epochs 2 --out "$T/cos2.bin" \
+    > /dev/null || fail "cosine first half"
+"$BIN/vggtrain" --data "$T/data" --threads 1 --eval-batch-size 10 \
+    --resume "$T/cos2.bin" --epochs 4 --out "$T/cos-resumed.bin" \
+    > "$T/cos-resumed.log" || fail "cosine resumed run"
+grep -q "lr cosine from 0.01 to 0.001 after 1 warm-up epoch" "$T/cos-resumed.log" ||
+    fail "resumed run does not report the cosine schedule: $(head -1 "$T/cos-resumed.log")"
+diff <(strip "$T/cos4.log") <(strip "$T/cos-resumed.log") ||
+    fail "cosine: epoch 3-4 lines differ after resume"
+python3 - "$T/cos4.bin" "$T/cos-resumed.bin" <<'PY' || fail "cosine checkpoints differ"
+import json, struct, sys
+def read(p):
+    b = open(p, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    return json.loads(b[8:8 + n])["__metadata__"], b[8 + n:]
+(ma, da), (mb, db) = read(sys.argv[1]), read(sys.argv[2])
+assert da == db, "data sections differ"
+for k in ("lr_schedule", "lr_min", "lr_warmup", "lr_gamma"):
+    assert ma[k] == mb[k], (k, ma[k], mb[k])
+assert ma["lr_schedule"] == "cosine" and ma["lr_warmup"] == "1", ma
+print("cosine resume: data sections identical; schedule", ma["lr_schedule"], ma["lr_min"])
+PY
+"$BIN/vggtrain" --data "$T/data" --threads 1 --eval-batch-size 10 \
+    --resume "$T/cos2.bin" --epochs 4 --out "$T/cos-const.bin" \
+    --lr-schedule constant > "$T/cos-const.log" || fail "resume with --lr-schedule constant"
+[ "$(grep -c '^epoch [34]/4  lr 0.01 ' "$T/cos-const.log")" = 2 ] ||
+    fail "--lr-schedule constant on resume not applied: $(grep '^epoch' "$T/cos-const.log")"
+
 # Without --out, --resume writes back to the resumed file.
 cp "$T/half-copy.bin" "$T/inplace.bin"
 "$BIN/vggtrain" --data "$T/data" --threads 1 --eval-batch-size 10 \

@@ -57,6 +57,11 @@ static void make_meta(vgg_ckpt_meta *meta, const vgg_model *m) {
     meta->rng.state = 0xfedcba9876543210ull;
     meta->rng.inc = 0x1234567890abcdefull | 1;
     meta->sgd = (vgg_sgd){0.01f, 0.9f, 5e-4f};
+    vgg_schedule_init(&meta->sched, 0.01f);
+    assert_int_equal(vgg_schedule_set(&meta->sched, "--lr-schedule", "step", NULL), VGG_OK);
+    assert_int_equal(vgg_schedule_set(&meta->sched, "--lr-steps", "30,40", NULL), VGG_OK);
+    assert_int_equal(vgg_schedule_set(&meta->sched, "--lr-gamma", "0.2", NULL), VGG_OK);
+    assert_int_equal(vgg_schedule_set(&meta->sched, "--warmup", "1", NULL), VGG_OK);
     meta->batch_size = 16;
     meta->limit_train = 40;
     for (int e = 1; e <= 2; e++) {
@@ -230,6 +235,19 @@ static void edit_rng(json_t *root) {
                         json_string("12x"));
 }
 
+static void edit_no_schedule(json_t *root) { /* a file from before it */
+    json_t *md = json_object_get(root, "__metadata__");
+    const char *keys[] = {"lr_schedule", "lr_steps", "lr_gamma", "lr_min", "lr_warmup"};
+    for (int i = 0; i < 5; i++) json_object_del(md, keys[i]);
+}
+static void edit_schedule_kind(json_t *root) {
+    json_object_set_new(json_object_get(root, "__metadata__"), "lr_schedule",
+                        json_string("linear"));
+}
+static void edit_schedule_steps(json_t *root) {
+    json_object_del(json_object_get(root, "__metadata__"), "lr_steps");
+}
+
 /* Loads path into a fresh model (seed 2, so different from the file) and
  * checks the refusal: status, the path and each needle in the message, and
  * the model untouched. */
@@ -290,6 +308,14 @@ static void test_round_trip(void **state) {
     assert_true(got.sgd.lr == meta.sgd.lr);
     assert_true(got.sgd.momentum == meta.sgd.momentum);
     assert_true(got.sgd.weight_decay == meta.sgd.weight_decay);
+    assert_int_equal(got.sched.kind, VGG_LR_STEP);
+    assert_int_equal(got.sched.nsteps, 2);
+    assert_int_equal(got.sched.steps[0], 30);
+    assert_int_equal(got.sched.steps[1], 40);
+    assert_true(got.sched.gamma == 0.2f);
+    assert_true(got.sched.min_lr == 0.0f);
+    assert_int_equal(got.sched.warmup, 1);
+    assert_true(got.sched.base_lr == meta.sgd.lr);
     assert_int_equal(got.batch_size, 16);
     assert_int_equal(got.limit_train, 40);
     assert_int_equal(got.nhistory, 2);
@@ -463,6 +489,46 @@ static void test_save_failure(void **state) {
     vgg_model_free(m);
 }
 
+/* The learning-rate schedule: a file without it (written before it was
+ * stored) reads as constant; a bad one is refused naming the key; a
+ * schedule that would not read back is not saved. */
+static void test_schedule(void **state) {
+    (void)state;
+    const char *path = path_of("sched.bin");
+    save_good(path, ARCH, CLASSES);
+    edit_header(path, edit_no_schedule);
+    vgg_ckpt_meta got;
+    vgg_error err = {0};
+    vgg_status st = vgg_checkpoint_read_meta(path, &got, &err);
+    if (st) fail_msg("%s", err.msg);
+    assert_int_equal(got.sched.kind, VGG_LR_CONSTANT);
+    assert_int_equal(got.sched.nsteps, 0);
+    assert_int_equal(got.sched.warmup, 0);
+    assert_true(got.sched.base_lr == got.sgd.lr);
+    vgg_ckpt_meta_free(&got);
+
+    save_good(path, ARCH, CLASSES);
+    edit_header(path, edit_schedule_kind);
+    expect_refusal(path, ARCH, CLASSES, "__metadata__ lr_schedule", "linear",
+                   "expected constant, step or cosine");
+    save_good(path, ARCH, CLASSES);
+    edit_header(path, edit_schedule_steps);
+    expect_refusal(path, ARCH, CLASSES, "__metadata__ lr_schedule",
+                   "needs --lr-steps", NULL);
+
+    vgg_model *m = make_model(ARCH, CLASSES, 3);
+    vgg_ckpt_meta meta;
+    make_meta(&meta, m);
+    memset(&meta.sched, 0, sizeof meta.sched); /* gamma 0: not a schedule */
+    const char *np = path_of("never.bin");
+    assert_int_equal(vgg_checkpoint_save(np, m, &meta, &err), VGG_ERR_ARG);
+    assert_non_null(strstr(err.msg, np));
+    assert_non_null(strstr(err.msg, "learning-rate schedule"));
+    assert_int_equal(access(np, F_OK), -1);
+    vgg_ckpt_meta_free(&meta);
+    vgg_model_free(m);
+}
+
 /* ---- exact resume ----------------------------------------------------- */
 
 static void run_epochs(vgg_model *m, const vgg_dataset *ds, vgg_rng *rng,
@@ -517,6 +583,7 @@ static void test_resume_exact(void **state) {
         meta.seed = 42;
         meta.rng = rb;
         meta.sgd = (vgg_sgd){0.05f, 0.9f, 5e-4f};
+        vgg_schedule_init(&meta.sched, 0.05f);
         meta.batch_size = 16;
         assert_int_equal(vgg_checkpoint_save(path, b, &meta, &err), VGG_OK);
         vgg_model_free(b);
@@ -565,6 +632,7 @@ int main(void) {
         cmocka_unit_test(test_missing_unknown),
         cmocka_unit_test(test_bad_checksum),
         cmocka_unit_test(test_save_failure),
+        cmocka_unit_test(test_schedule),
         cmocka_unit_test(test_resume_exact),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,8 +5,8 @@
  * SGD momentum is stored as "optimizer.momentum.<name>"; __metadata__ holds
  * the format name and version, the architecture, class count and names,
  * normalisation constants, the epoch reached, the seed, the random state,
- * the optimiser settings, the per-epoch history and a checksum of the data
- * section. */
+ * the optimiser settings and learning-rate schedule, the per-epoch history
+ * and a checksum of the data section. */
 #ifndef VGG_CHECKPOINT_H
 #define VGG_CHECKPOINT_H
 
@@ -16,6 +16,7 @@
 #include "vgg/cifar.h"
 #include "vgg/model.h"
 #include "vgg/rng.h"
+#include "vgg/schedule.h"
 #include "vgg/status.h"
 #include "vgg/train.h"
 
@@ -38,6 +39,8 @@ typedef struct vgg_ckpt_meta {
     uint64_t seed;
     vgg_rng rng;    /* the state the next epoch starts from */
     vgg_sgd sgd;
+    vgg_schedule sched; /* the learning-rate schedule (base rate sgd.lr);
+                           constant when the file predates it */
     int batch_size;
     int limit_train, limit_test; /* the --limit-* the run used (0: all) */
     int nhistory;   /* entries in history (owned; vgg_ckpt_meta_free) */

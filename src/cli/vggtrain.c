@@ -42,6 +42,10 @@ typedef struct options {
     const char *log, *samples, *curve;
     int quiet, sync_bn, no_overlap;
     vgg_schedule sched;
+    /* the schedule flags given, in order, to lay over a resumed run's */
+    int nsched;
+    char sched_flag[16][64];
+    const char *sched_val[16];
 } options;
 
 /* Flags given on the command line, for --resume's defaults and checks. */
@@ -353,10 +357,11 @@ static void usage(FILE *f) {
 "                       [model.bin; with --resume, the resumed file]\n"
 "  --resume FILE        continue the run FILE stopped: weights, momentum,\n"
 "                       batch-norm statistics, epoch, random state. Flags not\n"
-"                       given default to the checkpoint's; giving --classes,\n"
-"                       --arch, --batch-size, --lr, --momentum,\n"
-"                       --weight-decay, --seed or --limit-* a different\n"
-"                       value is an error\n"
+"                       given default to the checkpoint's, the learning-rate\n"
+"                       schedule's among them (schedule flags given change\n"
+"                       it from there on); giving --classes, --arch,\n"
+"                       --batch-size, --lr, --momentum, --weight-decay,\n"
+"                       --seed or --limit-* a different value is an error\n"
 "  --log FILE           append one row per epoch: CSV, or JSON Lines if FILE\n"
 "                       ends in .jsonl or .json\n"
 "  --curve FILE         learning curve, PNG or (.svg) SVG, redrawn every\n"
@@ -462,6 +467,10 @@ static int parse_args(options *o, int argc, char **argv) {
                 bad = 1;
             } else if (!v) {
                 bad = 1;
+            } else if (o->nsched < 16) {
+                snprintf(o->sched_flag[o->nsched], sizeof o->sched_flag[0],
+                         "%s", flag);
+                o->sched_val[o->nsched++] = v;
             }
         } else {
             fprintf(stderr, "%s: unknown option '%s'; see --help\n", prog,
@@ -573,6 +582,13 @@ int main(int argc, char **argv) {
             return rc;
         }
     }
+    if (o.resume) {
+        /* the checkpoint's schedule, with the schedule flags given now
+         * laid over it (they parsed once already) */
+        o.sched = ck.sched;
+        for (int i = 0; i < o.nsched; i++)
+            vgg_schedule_set(&o.sched, o.sched_flag[i], o.sched_val[i], &err);
+    }
     o.sched.base_lr = o.lr;
     if (vgg_schedule_check(&o.sched, o.epochs, &err)) {
         if (lead) fprintf(stderr, "%s: %s\n", prog, err.msg);
@@ -644,6 +660,7 @@ int main(int argc, char **argv) {
             return 1;
         }
         rng = ck.rng;
+        ck.sched = o.sched; /* what later checkpoints record */
     } else {
         ck.cfg = cfg;
         for (int c = 0; c < cfg.classes; c++)
@@ -651,6 +668,7 @@ int main(int argc, char **argv) {
                    sizeof ck.class_names[c]);
         ck.seed = o.seed;
         ck.sgd = (vgg_sgd){o.lr, o.momentum, o.weight_decay};
+        ck.sched = o.sched;
         ck.batch_size = o.batch_size;
         ck.limit_train = o.limit_train;
         ck.limit_test = o.limit_test;

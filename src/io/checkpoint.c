@@ -15,6 +15,7 @@
 #include "vgg/checkpoint.h"
 
 #include <errno.h>
+#include <float.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -227,6 +228,18 @@ static json_t *meta_json(const vgg_ckpt_meta *meta, uint32_t crc) {
     bad |= set_fmt(o, "lr", "%.9g", meta->sgd.lr);
     bad |= set_fmt(o, "momentum", "%.9g", meta->sgd.momentum);
     bad |= set_fmt(o, "weight_decay", "%.9g", meta->sgd.weight_decay);
+    bad |= set_str(o, "lr_schedule", vgg_lr_kind_name(meta->sched.kind));
+    if (meta->sched.nsteps > 0) {
+        char steps[VGG_LR_MAX_STEPS * 12 + 1];
+        size_t k = 0;
+        for (int i = 0; i < meta->sched.nsteps && i < VGG_LR_MAX_STEPS; i++)
+            k += (size_t)snprintf(steps + k, sizeof steps - k, "%s%d",
+                                  i ? "," : "", meta->sched.steps[i]);
+        bad |= set_str(o, "lr_steps", steps);
+    }
+    bad |= set_fmt(o, "lr_gamma", "%.9g", meta->sched.gamma);
+    bad |= set_fmt(o, "lr_min", "%.9g", meta->sched.min_lr);
+    bad |= set_fmt(o, "lr_warmup", "%d", meta->sched.warmup);
     bad |= set_fmt(o, "batch_size", "%d", meta->batch_size);
     bad |= set_fmt(o, "limit_train", "%d", meta->limit_train);
     bad |= set_fmt(o, "limit_test", "%d", meta->limit_test);
@@ -241,6 +254,31 @@ static json_t *meta_json(const vgg_ckpt_meta *meta, uint32_t crc) {
 }
 
 /* ---- saving ----------------------------------------------------------- */
+
+/* What saving requires of a schedule and reading checks, the same test
+ * both ways (a file that loads saves again): the whole, as the flags'
+ * checks see it, but not warm-up against the run's length (the resumed
+ * run's --epochs decides that) nor the base rate (the "lr" field's). */
+static vgg_status schedule_check(const vgg_schedule *s, float lr,
+                                 vgg_error *err) {
+    vgg_schedule c = *s;
+    c.base_lr = lr > 0.0f && isfinite(lr) ? lr : FLT_MAX;
+    if (!(c.gamma > 0.0f && c.gamma <= 1.0f) || !(c.min_lr >= 0.0f) ||
+        c.warmup < 0 || c.nsteps < 0 || c.nsteps > VGG_LR_MAX_STEPS ||
+        (unsigned)c.kind > VGG_LR_COSINE)
+        return vgg_fail(err, VGG_ERR_ARG,
+                        "gamma %g, minimum %g, warm-up %d, %d milestones: "
+                        "out of range",
+                        (double)c.gamma, (double)c.min_lr, c.warmup, c.nsteps);
+    for (int i = 0; i < c.nsteps; i++)
+        if (c.steps[i] < 1 || c.steps[i] > 1000000 ||
+            (i > 0 && c.steps[i] <= c.steps[i - 1]))
+            return vgg_fail(err, VGG_ERR_ARG,
+                            "milestone %d (epoch %d): expected rising epochs "
+                            "from 1 to 1000000",
+                            i + 1, c.steps[i]);
+    return vgg_schedule_check(&c, 100000000, err);
+}
 
 static vgg_status check_meta_for_save(const char *path, const vgg_model *m,
                                       const vgg_ckpt_meta *meta,
@@ -257,6 +295,12 @@ static vgg_status check_meta_for_save(const char *path, const vgg_model *m,
         return vgg_fail(err, VGG_ERR_ARG,
                         "%s: %d classes; checkpoints hold at most %d", path,
                         meta->cfg.classes, VGG_CIFAR_MAX_CLASSES);
+    vgg_error serr = {0};
+    if (schedule_check(&meta->sched, meta->sgd.lr, &serr)) /* must read back */
+        return vgg_fail(err, VGG_ERR_ARG,
+                        "%s: the metadata's learning-rate schedule is not "
+                        "valid (%s); set it with vgg_schedule_init",
+                        path, serr.msg);
     for (int c = 0; c < meta->cfg.classes; c++) {
         const char *s = meta->class_names[c];
         if (!s[0] || strchr(s, ',') ||
@@ -563,6 +607,38 @@ static vgg_status parse_history(const char *path, const char *s, int epoch,
 
 /* Fills meta from the __metadata__ object. data_bytes is the size of the
  * file's data section, which the configuration must account for. */
+/* The learning-rate schedule: lr_schedule, lr_steps (step only), lr_gamma,
+ * lr_min, lr_warmup, checked by the flags' own parsers. A file without
+ * lr_schedule (written before it was stored) ran at a constant rate. */
+static vgg_status read_schedule(const char *path, json_t *md,
+                                vgg_ckpt_meta *meta, vgg_error *err) {
+    vgg_schedule_init(&meta->sched, meta->sgd.lr);
+    if (!json_object_get(md, "lr_schedule")) return VGG_OK;
+    static const struct {
+        const char *key, *flag;
+        int needed;
+    } keys[] = {{"lr_schedule", "--lr-schedule", 1},
+                {"lr_steps", "--lr-steps", 0},
+                {"lr_gamma", "--lr-gamma", 1},
+                {"lr_min", "--lr-min", 1},
+                {"lr_warmup", "--warmup", 1}};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const char *v = NULL;
+        vgg_status st;
+        if (!keys[i].needed && !json_object_get(md, keys[i].key)) continue;
+        if ((st = get_str(path, md, keys[i].key, &v, err))) return st;
+        vgg_error perr = {0};
+        if (vgg_schedule_set(&meta->sched, keys[i].flag, v, &perr))
+            return vgg_fail(err, VGG_ERR_FORMAT, "%s: __metadata__ %s: %s",
+                            path, keys[i].key, perr.msg);
+    }
+    vgg_error perr = {0};
+    if (schedule_check(&meta->sched, meta->sgd.lr, &perr))
+        return vgg_fail(err, VGG_ERR_FORMAT, "%s: __metadata__ lr_schedule: %s",
+                        path, perr.msg);
+    return VGG_OK;
+}
+
 static vgg_status parse_meta(const char *path, json_t *md,
                              uint64_t data_bytes, vgg_ckpt_meta *meta,
                              vgg_error *err) {
@@ -659,6 +735,7 @@ static vgg_status parse_meta(const char *path, json_t *md,
         (st = get_int(path, md, "limit_test", 0, 1 << 30, &meta->limit_test,
                       err)))
         return st;
+    if ((st = read_schedule(path, md, meta, err))) return st;
     if (!(meta->rng.inc & 1))
         return vgg_fail(err, VGG_ERR_FORMAT,
                         "%s: __metadata__ rng_inc %" PRIu64
