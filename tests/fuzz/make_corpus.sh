@@ -43,6 +43,9 @@ train --classes 2 --arch "2 M M M" --epochs 2 --limit-train 8 --limit-test 4 \
     --seed 5 --out "$C/checkpoint/tiny-2MMM-epoch2.safetensors"
 train --classes 3 --arch "1 M 2 M M" --epochs 1 --limit-train 9 --limit-test 6 \
     --out "$C/checkpoint/tiny-1M2MM-3classes.safetensors"
+train --classes 2 --arch "2 M M M" --epochs 2 --limit-train 8 --limit-test 4 \
+    --lr-schedule step --lr-steps 1,3 --lr-gamma 0.5 --warmup 1 \
+    --out "$C/checkpoint/tiny-2MMM-step-schedule.safetensors"
 
 python3 - "$C/checkpoint" <<'PY'
 import os, struct, sys
@@ -56,5 +59,13 @@ put("header-only.safetensors", b[:8 + n])
 flip = bytearray(b); flip[-5] ^= 0x40
 put("bad-checksum.safetensors", bytes(flip))
 put("length-past-end.safetensors", struct.pack("<Q", len(b)) + b[8:64])
+# as written before the learning-rate schedule was stored
+import json
+h = json.loads(b[8:8 + n])
+for k in ("lr_schedule", "lr_steps", "lr_gamma", "lr_min", "lr_warmup"):
+    h["__metadata__"].pop(k, None)
+hb = json.dumps(h, separators=(",", ":")).encode()
+hb += b" " * (-(8 + len(hb)) % 8)
+put("no-schedule-older-format.safetensors", struct.pack("<Q", len(hb)) + hb + b[8 + n:])
 PY
 ls -l "$C/cifar" "$C/checkpoint"
