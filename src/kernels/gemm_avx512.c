@@ -183,23 +183,26 @@ static int kc_block(int K, int kc) {
  * padding and not stored. beta == 0 does not read C. One copy per nv, so
  * that a narrow edge (or a thread's slab that ends mid-panel) does not pay
  * for a full-width tile. */
-#define DEFINE_KERNEL(NVX)                                                     \
-    static void kernel_nv##NVX(long kc, const float *restrict a,              \
-                               const float *restrict b, float *restrict c,    \
-                               long ldc, int mr, __mmask16 last, float alpha, \
-                               float beta) {                                  \
-        __m512 acc[MR][NVX];                                                   \
-        _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                  \
+#define DEFINE_KERNEL(NVX) DEFINE_KERNEL_R(MR, NVX, kernel_nv##NVX)
+/* The same with only the first MRX rows of the panel computed, for a last
+ * row tile of at most MRX rows (M = 64 and 128 end in one of 4 rows: 2 of
+ * 11 and 22 tiles' work saved). */
+#define DEFINE_KERNEL_R(MRX, NVX, NAME)                                        \
+    static void NAME(long kc, const float *restrict a,                        \
+                     const float *restrict b, float *restrict c, long ldc,    \
+                     int mr, __mmask16 last, float alpha, float beta) {       \
+        __m512 acc[MRX][NVX];                                                  \
+        _Pragma("GCC unroll 16") for (int i = 0; i < MRX; i++)                 \
             _Pragma("GCC unroll 8") for (int j = 0; j < NVX; j++)              \
                 acc[i][j] = _mm512_setzero_ps();                               \
-        _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                  \
+        _Pragma("GCC unroll 16") for (int i = 0; i < MRX; i++)                 \
             _Pragma("GCC unroll 8") for (int j = 0; j < NVX; j++)              \
                 _mm_prefetch((const char *)(c + i * ldc + 16 * j), _MM_HINT_T0); \
         _Pragma("GCC unroll 4") for (long p = 0; p < kc; p++) {                \
             __m512 bv[NVX];                                                    \
             _Pragma("GCC unroll 8") for (int j = 0; j < NVX; j++)              \
                 bv[j] = _mm512_load_ps(b + 16 * j);                            \
-            _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++) {            \
+            _Pragma("GCC unroll 16") for (int i = 0; i < MRX; i++) {           \
                 __m512 av = _mm512_set1_ps(a[i]);                              \
                 _Pragma("GCC unroll 8") for (int j = 0; j < NVX; j++)          \
                     acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]);         \
@@ -207,7 +210,8 @@ static int kc_block(int K, int kc) {
             a += MR;                                                           \
             b += NR;                                                           \
         }                                                                      \
-        store_tile(&acc[0][0], NVX, c, ldc, mr, last, alpha, beta);            \
+        store_tile(&acc[0][0], NVX, c, ldc, mr < MRX ? mr : MRX, last, alpha,  \
+                   beta);                                                      \
     }
 
 /* Writes the accumulators acc[MR][nv] (nv compile-time after inlining). */
@@ -246,6 +250,9 @@ DEFINE_KERNEL(4)
 #if NV > 4
 #error "micro-kernel wider than 4 vectors: add its DEFINE_KERNEL"
 #endif
+#if MR > 4 && NV == 4
+DEFINE_KERNEL_R(4, NV, kernel_r4)
+#endif
 
 /* One tile: mr <= MR rows, nr <= NR columns. */
 static inline void tile(long kc, const float *a, const float *b, float *c,
@@ -254,7 +261,15 @@ static inline void tile(long kc, const float *a, const float *b, float *c,
     __mmask16 last = (__mmask16)(0xFFFFu >> (nv * 16 - nr));
     switch (nv) {
 #if NV >= 4
-    case 4: kernel_nv4(kc, a, b, c, ldc, mr, last, alpha, beta); break;
+    case 4:
+#if MR > 4 && NV == 4
+        if (mr <= 4) {
+            kernel_r4(kc, a, b, c, ldc, mr, last, alpha, beta);
+            break;
+        }
+#endif
+        kernel_nv4(kc, a, b, c, ldc, mr, last, alpha, beta);
+        break;
 #endif
 #if NV >= 3
     case 3: kernel_nv3(kc, a, b, c, ldc, mr, last, alpha, beta); break;
