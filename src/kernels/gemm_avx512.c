@@ -22,8 +22,12 @@
  * with masks, by a kernel no wider than the tile.
  *
  * Threads: C is cut into one disjoint slab per thread (column slabs, or row
- * slabs when C is tall), and each thread runs the loops above on its slab
- * with its own packing buffers: no barriers, no shared writes.
+ * slabs, whichever packs less per thread), and each thread runs the loops
+ * above on its slab with its own packing buffers: no barriers, no shared
+ * writes. Wide column-split products with one row block hand their B
+ * panels out in runs as threads come for them instead (gemm_panels), with
+ * a barrier between depth blocks. Either way each C element is summed in
+ * the same order, whatever the thread count.
  *
  * The file is compiled for AVX-512F by a pragma, whatever the build's
  * -march: nothing here may run before vgg_gemm_avx512_supported(). */
@@ -145,6 +149,8 @@ static inline int imin(int a, int b) { return a < b ? a : b; }
 
 static int pack_prefetch = 1; /* a switch for measuring, always on */
 static int tap_major = 1; /* a switch for measuring, always on */
+static int dyn_panels = 1; /* the same */
+void vgg_gemm_avx512_set_dynamic(int on) { dyn_panels = on != 0; }
 void vgg_gemm_avx512_set_tap_major(int on) { tap_major = on != 0; }
 
 typedef struct gemm_args {
@@ -711,6 +717,46 @@ static void gemm_slab(const gemm_args *g, int order, int m0, int m, int n0,
     }
 }
 
+/* Column slabs handed out one B micro-panel at a time (order 0, one row
+ * block, called by every thread of the team): each thread packs all of A
+ * for a depth block, then takes the next panel left, packs it and runs
+ * it through all of M; the depth blocks stay in order (a barrier between
+ * them), so every C element is summed as in gemm_slab, whatever thread
+ * takes its panel. A thread slowed by the host then takes fewer panels
+ * instead of holding the others up at the end. */
+static void gemm_panels(const gemm_args *g, int M, int N, int nt, float *pa,
+                        float *pb, float *px) {
+    const int K = g->K, kb = kc_block(K, blk[0].kc);
+    const int npanel = (N + NR - 1) / NR;
+    /* runs of panels, about 8 a thread: a thread's next panel is then
+     * mostly the one its packer prefetched for (one at a time lost 8-11%
+     * on layers 1 and 3's input gradient) */
+    const int chunk = npanel / (8 * nt) > 1 ? npanel / (8 * nt) : 1;
+    for (int pc = 0; pc < K; pc += kb) {
+        const int kc = imin(kb, K - pc);
+        const float beta = pc == 0 ? g->beta : 1.0f;
+        long xlo = 0;
+        if (g->taps) {
+            const vgg_im2col_src *s = g->im;
+            long npix = (long)s->N * s->H * s->W, reach = s->W + 1;
+            long xhi = pc + kc + reach < npix ? pc + kc + reach : npix;
+            xlo = pc - reach > 0 ? pc - reach : 0;
+            build_xt(px, s, xlo, xhi);
+        }
+        pack_a(g, pa, 0, M, pc, kc);
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic, chunk)
+#endif
+        for (int p = 0; p < npanel; p++) {
+            const int jr = p * NR, nr = imin(NR, N - jr);
+            pack_b(g, pb, px, xlo, jr, nr, pc, kc);
+            for (int ir = 0; ir < M; ir += MR)
+                tile(kc, pa + (long)ir * kc, pb, g->C + ir * g->ldc + jr,
+                     g->ldc, imin(MR, M - ir), nr, g->alpha, beta);
+        }
+    }
+}
+
 /* C = beta * C, for K == 0 or alpha == 0 (BLAS semantics). */
 static void scale_c(float *C, long ldc, int M, int N, float beta) {
     for (int i = 0; i < M; i++) {
@@ -761,6 +807,10 @@ static int gemm_run(gemm_args g, int M, int N, int K, int nthreads) {
     size_t need_b = order == 0 && mcap <= b.mc
                         ? (size_t)NR * kc
                         : (size_t)((imin(b.nc, ncap) + NR - 1) / NR * NR) * kc;
+    /* Panels handed out as threads come for them (gemm_panels) when the
+     * columns are split and there is one row block. */
+    const int panels = dyn_panels && nt > 1 && split_n && order == 0 &&
+                       M <= b.mc && (N + NR - 1) / NR >= 16 * nt;
     size_t need_x = g.taps ? (size_t)(kc + 2 * (g.im->W + 1)) * g.im->C : 0;
     for (int t = 0; t < nt; t++)
         if (reserve(&buf_a[t], &cap_a[t], need_a) ||
@@ -781,14 +831,21 @@ static int gemm_run(gemm_args g, int M, int N, int K, int nthreads) {
         /* Whole tiles per thread, as even as they come. */
         int t0 = (int)((long)tiles * t / tn), t1 = (int)((long)tiles * (t + 1) / tn);
         int m0 = 0, m1 = M, n0 = 0, n1 = N;
-        if (split_n) {
+        if (panels) {
+            gemm_panels(&g, M, N, tn, buf_a[t], buf_b[t], buf_x[t]);
+            if (g.taps) { /* after gemm_panels' last barrier */
+                n0 = t0 * 16;
+                n1 = imin(N, t1 * 16);
+                if (n1 > n0) put_taps_back(&g, N, 0, M, n0, n1);
+            }
+        } else if (split_n) {
             n0 = t0 * 16;
             n1 = imin(N, t1 * 16);
         } else {
             m0 = t0 * MR;
             m1 = imin(M, t1 * MR);
         }
-        if (m1 > m0 && n1 > n0) {
+        if (!panels && m1 > m0 && n1 > n0) {
             gemm_slab(&g, order, m0, m1 - m0, n0, n1 - n0, buf_a[t], buf_b[t],
                       buf_x[t]);
             if (g.taps) put_taps_back(&g, N, m0, m1, n0, n1);

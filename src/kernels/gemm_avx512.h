@@ -36,6 +36,9 @@ void vgg_gemm_avx512_get_blocking(int *kc, int *mc, int *nc, int *mr,
 /* 0 turns off the tap-major weight gradient (see gemm_avx512.c), for
  * measuring what it buys; 1 (the default) turns it back on. */
 void vgg_gemm_avx512_set_tap_major(int on);
+/* 0: column slabs fixed per thread; 1 (the default): B panels handed out
+ * to threads as they come for them (see gemm_panels). For measuring. */
+void vgg_gemm_avx512_set_dynamic(int on);
 /* Forces loop order 0 or 1 (see gemm_avx512.c); -1: chosen per shape. */
 void vgg_gemm_avx512_set_order(int order);
 
