@@ -634,6 +634,19 @@ static void put_taps_back(const gemm_args *g, int N, int r0, int r1, int q0,
     }
 }
 
+/* For the tap-major weight gradient, the transposed copy of the pixels
+ * depth block [pc, pc + kc)'s taps reach, into px; returns its first
+ * pixel (0 when not tap-major: px unused). */
+static long prepare_taps(const gemm_args *g, float *px, int pc, int kc) {
+    if (!g->taps) return 0;
+    const vgg_im2col_src *s = g->im;
+    const long npix = (long)s->N * s->H * s->W, reach = s->W + 1;
+    const long lo = pc - reach > 0 ? pc - reach : 0;
+    const long hi = pc + kc + reach < npix ? pc + kc + reach : npix;
+    build_xt(px, s, lo, hi);
+    return lo;
+}
+
 /* ---- one thread's share -------------------------------------------------- */
 
 /* Packs op(B)[pc..pc+kc)[col..col+nc) into NR-column micro-panels. */
@@ -673,15 +686,7 @@ static void gemm_slab(const gemm_args *g, int order, int m0, int m, int n0,
         for (int pc = 0; pc < K; pc += kb) {
             int kc = imin(kb, K - pc);
             float beta = pc == 0 ? g->beta : 1.0f;
-            long xlo = 0;
-            if (g->taps) {
-                /* the pixels this depth block's taps reach */
-                const vgg_im2col_src *s = g->im;
-                long npix = (long)s->N * s->H * s->W, reach = s->W + 1;
-                long xhi = pc + kc + reach < npix ? pc + kc + reach : npix;
-                xlo = pc - reach > 0 ? pc - reach : 0;
-                build_xt(px, s, xlo, xhi);
-            }
+            const long xlo = prepare_taps(g, px, pc, kc);
             if (order == 1) pack_b(g, pb, px, xlo, col, nc, pc, kc);
             for (int ic = 0; ic < m; ic += b.mc) {
                 int mc = imin(b.mc, m - ic);
@@ -735,14 +740,7 @@ static void gemm_panels(const gemm_args *g, int M, int N, int nt, float *pa,
     for (int pc = 0; pc < K; pc += kb) {
         const int kc = imin(kb, K - pc);
         const float beta = pc == 0 ? g->beta : 1.0f;
-        long xlo = 0;
-        if (g->taps) {
-            const vgg_im2col_src *s = g->im;
-            long npix = (long)s->N * s->H * s->W, reach = s->W + 1;
-            long xhi = pc + kc + reach < npix ? pc + kc + reach : npix;
-            xlo = pc - reach > 0 ? pc - reach : 0;
-            build_xt(px, s, xlo, xhi);
-        }
+        const long xlo = prepare_taps(g, px, pc, kc);
         pack_a(g, pa, 0, M, pc, kc);
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic, chunk)

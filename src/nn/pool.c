@@ -1,21 +1,28 @@
 #include "vgg/nn.h"
 
 #if defined(__AVX512F__) && defined(__AVX512BW__)
+#define POOL_AVX512 1
 #include <immintrin.h>
+
+/* The masks of the first 2n floats (n <= 16 windows) as two vectors. */
+static inline void pair_masks(int n, __mmask16 *lo, __mmask16 *hi) {
+    *lo = (__mmask16)(n >= 8 ? 0xFFFFu : (1u << 2 * n) - 1u);
+    *hi = (__mmask16)(n > 8 ? (1u << 2 * (n - 8)) - 1u : 0u);
+}
 #endif
 
 /* 2x2 max-pool, stride 2, on P planes of H x W. The window's first
  * maximum wins (order: top-left, top-right, bottom-left, bottom-right), as
  * in PyTorch; arg keeps its index for the backward pass. The inner loops
  * are branch-free selects over one output row so that they vectorise. */
-#if defined(__AVX512F__) && defined(__AVX512BW__)
+#ifdef POOL_AVX512
 /* Sixteen windows from x0 (n <= 16 of them), the scalar loop's selects on
  * whole vectors; GCC left that loop scalar (its float compares may trap
  * unless -fno-trapping-math), at about 3 GB/s. */
 static inline void pool16(float *o, uint8_t *a, const float *r0,
                           const float *r1, int n) {
-    const __mmask16 mlo = (__mmask16)(n >= 8 ? 0xFFFFu : (1u << 2 * n) - 1u);
-    const __mmask16 mhi = (__mmask16)(n > 8 ? (1u << 2 * (n - 8)) - 1u : 0u);
+    __mmask16 mlo, mhi;
+    pair_masks(n, &mlo, &mhi);
     const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20,
                                          22, 24, 26, 28, 30);
     const __m512i od = _mm512_add_epi32(ev, _mm512_set1_epi32(1));
@@ -49,11 +56,10 @@ void vgg_maxpool_forward(float *out, uint8_t *arg, const float *in, int P,
         const float *r0 = in + 2 * r * W, *r1 = r0 + W;
         float *o = out + r * Wo;
         uint8_t *a = arg + r * Wo;
-#if defined(__AVX512F__) && defined(__AVX512BW__)
+#ifdef POOL_AVX512
         for (int x = 0; x < Wo; x += 16)
             pool16(o + x, a + x, r0 + 2 * x, r1 + 2 * x, Wo - x < 16 ? Wo - x : 16);
-        continue;
-#endif
+#else
 #pragma omp simd
         for (int x = 0; x < Wo; x++) {
             float best = r0[2 * x];
@@ -70,10 +76,11 @@ void vgg_maxpool_forward(float *out, uint8_t *arg, const float *in, int P,
             o[x] = best;
             a[x] = (uint8_t)k;
         }
+#endif
     }
 }
 
-#if defined(__AVX512F__) && defined(__AVX512BW__)
+#ifdef POOL_AVX512
 /* Sixteen windows from x0 (n <= 16 of them): their gradients spread to the
  * two input rows, interleaved in registers (GCC did not vectorise the
  * scalar loop's interleaved stores: it ran at about 3 GB/s). */
@@ -85,8 +92,8 @@ static inline void unpool16(float *r0, float *r1, const float *g,
     const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5,
                                          21, 6, 22, 7, 23);
     const __m512i hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
-    const __mmask16 mlo = (__mmask16)(n >= 8 ? 0xFFFFu : (1u << 2 * n) - 1u);
-    const __mmask16 mhi = (__mmask16)(n > 8 ? (1u << 2 * (n - 8)) - 1u : 0u);
+    __mmask16 mlo, mhi;
+    pair_masks(n, &mlo, &mhi);
     for (int row = 0; row < 2; row++) {
         __m512 e = _mm512_maskz_mov_ps(
             _mm512_cmpeq_epi32_mask(k, _mm512_set1_epi32(2 * row)), gv);
@@ -108,11 +115,10 @@ void vgg_maxpool_backward(float *din, const float *dout, const uint8_t *arg,
         float *r0 = din + 2 * r * W, *r1 = r0 + W;
         const float *g = dout + r * Wo;
         const uint8_t *a = arg + r * Wo;
-#if defined(__AVX512F__) && defined(__AVX512BW__)
+#ifdef POOL_AVX512
         for (int x = 0; x < Wo; x += 16)
             unpool16(r0 + 2 * x, r1 + 2 * x, g + x, a + x, Wo - x < 16 ? Wo - x : 16);
-        continue;
-#endif
+#else
         for (int x = 0; x < Wo; x++) {
             int k = a[x];
             float gv = g[x];
@@ -121,5 +127,6 @@ void vgg_maxpool_backward(float *din, const float *dout, const uint8_t *arg,
             r1[2 * x] = k == 2 ? gv : 0.0f;
             r1[2 * x + 1] = k == 3 ? gv : 0.0f;
         }
+#endif
     }
 }
