@@ -18,57 +18,12 @@
 #include "kernels/gemm_avx512.h"
 #include "vgg/gemm.h"
 #include "vgg/profile.h"
+#include "bench_conv.h"
 
 int ab_old_vgg_gemm_avx512_im2col(int transb, int M, float alpha,
                                   const float *A, int lda,
                                   const vgg_im2col_src *src, float beta,
                                   float *C, int ldc, int nthreads);
-
-typedef int (*im2col_fn)(int, int, float, const float *, int,
-                         const vgg_im2col_src *, float, float *, int, int);
-
-typedef struct layer { int cin, cout, hw; } layer;
-static const layer vgg16[] = {
-    {3, 64, 32},    {64, 64, 32},   {64, 128, 16},  {128, 128, 16},
-    {128, 256, 8},  {256, 256, 8},  {256, 256, 8},  {256, 512, 4},
-    {512, 512, 4},  {512, 512, 4},  {512, 512, 2},  {512, 512, 2},
-    {512, 512, 2},
-};
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *t, int n) {
-    qsort(t, n, sizeof(double), cmp_double);
-    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
-}
-
-static void fill(float *x, size_t n, unsigned seed) {
-    unsigned s = seed * 2654435761u + 1u;
-    for (size_t i = 0; i < n; i++) {
-        s = s * 1664525u + 1013904223u;
-        x[i] = (float)((s >> 8) & 0xFFFF) / 65536.0f - 0.5f;
-    }
-}
-
-static int run(im2col_fn f, const layer *ly, int batch, int pass,
-               const float *x, const float *d, const float *w, float *C,
-               int threads) {
-    const int hw = ly->hw;
-    const long npix = (long)batch * hw * hw;
-    if (pass == 0) {
-        const vgg_im2col_src s = {x, ly->cin, batch, hw, hw};
-        return f(0, ly->cout, 1.0f, w, ly->cin * 9, &s, 1.0f, C, (int)npix, threads);
-    }
-    if (pass == 1) {
-        const vgg_im2col_src s = {x, ly->cin, batch, hw, hw};
-        return f(1, ly->cout, 1.0f, d, (int)npix, &s, 1.0f, C, ly->cin * 9, threads);
-    }
-    const vgg_im2col_src s = {d, ly->cout, batch, hw, hw};
-    return f(0, ly->cin, 1.0f, w, ly->cout * 9, &s, 0.0f, C, (int)npix, threads);
-}
 
 int main(int argc, char **argv) {
     int reps = 5, only = -1, batch = 128, threads = 2;
@@ -86,7 +41,7 @@ int main(int argc, char **argv) {
         }
         *dst = atoi(argv[++i]);
     }
-    if (reps < 1 || reps > 1000 || batch < 1 || threads < 1 || only > 12) {
+    if (reps < 1 || reps > 1000 || batch < 1 || threads < 1 || only >= NLAYERS) {
         fprintf(stderr, "%s: --reps 1..1000, --batch >= 1, --threads >= 1, --layer 0..12\n",
                 argv[0]);
         return 2;
@@ -104,7 +59,7 @@ int main(int argc, char **argv) {
     printf("%-5s %-4s %7s %9s %5s %9s %5s %7s\n", "layer", "pass", "peak", "old", "%peak",
            "new", "%peak", "new/old");
     double tot[2] = {0, 0}, at_peak = 0;
-    for (int l = 0; l < 13; l++) {
+    for (int l = 0; l < NLAYERS; l++) {
         if (only >= 0 && l != only) continue;
         const layer *ly = &vgg16[l];
         const long npix = (long)batch * ly->hw * ly->hw;
@@ -127,7 +82,7 @@ int main(int argc, char **argv) {
                 if (r >= 0) pk[r] = vgg_fma_peak(threads, 0.05);
                 for (int v = 0; v < 2; v++) {
                     double t0 = vgg_now();
-                    if (run(fn[v], ly, batch, pass, x, d, w, C, threads)) {
+                    if (conv_pass(fn[v], ly, batch, pass, x, d, w, C, threads)) {
                         fprintf(stderr, "%s: GEMM failed (out of memory)\n", argv[0]);
                         return 1;
                     }
@@ -135,8 +90,8 @@ int main(int argc, char **argv) {
                 }
             }
             const double gf = 2.0 * npix * ly->cin * 9 * ly->cout * 1e-9;
-            const double p = median(pk, reps), mo = median(t[0], reps),
-                         mn = median(t[1], reps);
+            const double p = median_of(pk, reps, 0), mo = median_of(t[0], reps, 0),
+                         mn = median_of(t[1], reps, 0);
             tot[0] += mo;
             tot[1] += mn;
             at_peak += gf / p;

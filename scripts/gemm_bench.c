@@ -22,35 +22,13 @@
 #include "kernels/gemm_avx512.h"
 #include "vgg/gemm.h"
 #include "vgg/profile.h"
-
-typedef struct layer { int cin, cout, hw; } layer;
-
-static const layer vgg16[] = {
-    {3, 64, 32},    {64, 64, 32},   {64, 128, 16},  {128, 128, 16},
-    {128, 256, 8},  {256, 256, 8},  {256, 256, 8},  {256, 512, 4},
-    {512, 512, 4},  {512, 512, 4},  {512, 512, 2},  {512, 512, 2},
-    {512, 512, 2},
-};
-#define NLAYERS (int)(sizeof vgg16 / sizeof vgg16[0])
+#include "bench_conv.h"
 
 typedef struct shape {
     const char *pass;
     int ta, tb, M, N, K;
     float beta;
 } shape;
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static void fill(float *x, size_t n, unsigned seed) {
-    unsigned s = seed * 2654435761u + 1u;
-    for (size_t i = 0; i < n; i++) {
-        s = s * 1664525u + 1013904223u;
-        x[i] = (float)((s >> 8) & 0xFFFF) / 65536.0f - 0.5f;
-    }
-}
 
 /* Median seconds of reps runs (after a warm-up) of one shape. */
 static int use_min;
@@ -74,43 +52,24 @@ static double time_shape(const shape *s, const float *A, const float *B,
         double dt = vgg_now() - t0;
         if (r >= 0) t[r] = dt;
     }
-    qsort(t, reps, sizeof(double), cmp_double);
-    double med = use_min ? t[0]
-                 : reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
+    double med = median_of(t, reps, use_min);
     free(t);
     return med;
 }
 
-/* The same pass as the trainer runs it (src/nn/conv.c): our GEMM on the
- * implicit im2col of x (forward, weight gradient) or of dout (the input
- * gradient as a convolution with the turned weights). */
+/* The same pass as the trainer runs it: conv_pass (bench_conv.h). */
 static double time_im2col(const layer *ly, int batch, int pass, const float *x,
                           const float *d, const float *w, float *C, int reps) {
-    const int hw = ly->hw;
-    const long npix = (long)batch * hw * hw;
     double *t = malloc(sizeof(double) * reps);
     if (!t) return -1.0;
     for (int r = -1; r < reps; r++) {
         double t0 = vgg_now();
-        if (pass == 0) {
-            const vgg_im2col_src s = {x, ly->cin, batch, hw, hw};
-            vgg_gemm_avx512_im2col(0, ly->cout, 1.0f, w, ly->cin * 9, &s, 1.0f,
-                                   C, (int)npix, vgg_get_threads());
-        } else if (pass == 1) {
-            const vgg_im2col_src s = {x, ly->cin, batch, hw, hw};
-            vgg_gemm_avx512_im2col(1, ly->cout, 1.0f, d, (int)npix, &s, 1.0f, C,
-                                   ly->cin * 9, vgg_get_threads());
-        } else {
-            const vgg_im2col_src s = {d, ly->cout, batch, hw, hw};
-            vgg_gemm_avx512_im2col(0, ly->cin, 1.0f, w, ly->cout * 9, &s, 0.0f,
-                                   C, (int)npix, vgg_get_threads());
-        }
+        conv_pass(vgg_gemm_avx512_im2col, ly, batch, pass, x, d, w, C,
+                  vgg_get_threads());
         double dt = vgg_now() - t0;
         if (r >= 0) t[r] = dt;
     }
-    qsort(t, reps, sizeof(double), cmp_double);
-    double med = use_min ? t[0]
-                 : reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
+    double med = median_of(t, reps, use_min);
     free(t);
     return med;
 }
