@@ -660,7 +660,6 @@ int main(int argc, char **argv) {
             return 1;
         }
         rng = ck.rng;
-        ck.sched = o.sched; /* what later checkpoints record */
     } else {
         ck.cfg = cfg;
         for (int c = 0; c < cfg.classes; c++)
@@ -668,11 +667,11 @@ int main(int argc, char **argv) {
                    sizeof ck.class_names[c]);
         ck.seed = o.seed;
         ck.sgd = (vgg_sgd){o.lr, o.momentum, o.weight_decay};
-        ck.sched = o.sched;
         ck.batch_size = o.batch_size;
         ck.limit_train = o.limit_train;
         ck.limit_test = o.limit_test;
     }
+    ck.sched = o.sched; /* the schedule in effect, for every checkpoint */
 
     char sched[128];
     vgg_schedule_describe(&o.sched, sched, sizeof sched);
