@@ -1,7 +1,8 @@
-/* Shared by the GEMM benchmarks (gemm_bench.c, gemm_ab.c): VGG16's
- * convolution layers, a fixed fill, medians, and one convolution pass run
- * as the trainer runs it (src/nn/conv.c) through a given implicit-im2col
- * GEMM. Header-only: each benchmark is one translation unit. */
+/* Shared by the GEMM benchmarks (gemm_bench.c, gemm_ab.c, kernel_bench.c):
+ * VGG16's convolution layers, a fixed fill, medians, and one convolution
+ * pass run as the trainer runs it (src/nn/conv.c) through a given
+ * implicit-im2col GEMM. Header-only: each benchmark is one translation
+ * unit. */
 #ifndef VGG_SCRIPTS_BENCH_CONV_H
 #define VGG_SCRIPTS_BENCH_CONV_H
 
@@ -19,19 +20,19 @@ static const layer vgg16[] = {
 };
 #define NLAYERS (int)(sizeof vgg16 / sizeof vgg16[0])
 
-static int cmp_double(const void *a, const void *b) {
+static inline int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
 
 /* Sorts t[0..n) and returns its median, or its smallest with fastest. */
-static double median_of(double *t, int n, int fastest) {
+static inline double median_of(double *t, int n, int fastest) {
     qsort(t, (size_t)n, sizeof(double), cmp_double);
     if (fastest) return t[0];
     return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
 }
 
-static void fill(float *x, size_t n, unsigned seed) {
+static inline void fill(float *x, size_t n, unsigned seed) {
     unsigned s = seed * 2654435761u + 1u;
     for (size_t i = 0; i < n; i++) {
         s = s * 1664525u + 1013904223u;
@@ -47,7 +48,7 @@ typedef int (*im2col_fn)(int transb, int M, float alpha, const float *A,
 /* Pass 0: the forward (out = w x col(x)); 1: the weight gradient
  * (dw = dout x col(x)^T); 2: the input gradient as a convolution of dout
  * with the turned weights, as the trainer does it. Returns f's status. */
-static int conv_pass(im2col_fn f, const layer *ly, int batch, int pass,
+static inline int conv_pass(im2col_fn f, const layer *ly, int batch, int pass,
                      const float *x, const float *d, const float *w,
                      float *C, int threads) {
     const int hw = ly->hw;
