@@ -48,9 +48,9 @@ typedef int (*im2col_fn)(int transb, int M, float alpha, const float *A,
 /* Pass 0: the forward (out = w x col(x)); 1: the weight gradient
  * (dw = dout x col(x)^T); 2: the input gradient as a convolution of dout
  * with the turned weights, as the trainer does it. Returns f's status. */
-static inline int conv_pass(im2col_fn f, const layer *ly, int batch, int pass,
-                     const float *x, const float *d, const float *w,
-                     float *C, int threads) {
+static inline int conv_pass(im2col_fn f, const layer *ly, int batch,
+                            int pass, const float *x, const float *d,
+                            const float *w, float *C, int threads) {
     const int hw = ly->hw;
     const long npix = (long)batch * hw * hw;
     if (pass == 0) {

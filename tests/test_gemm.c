@@ -158,6 +158,8 @@ static void test_edges_real_blocking(void **state) {
         {1, 1, 2 * kc + 3},        {2 * mc + mr - 1, 3, 9},
         {3, 2 * nc + 5, 2},        {64, 27, 700},
         {385, 520, 130},           {70, 1030, 515},
+        /* 2 threads: panels handed out (32+ of them), 2-3 depth blocks */
+        {mr + 1, 32 * nr + 7, 2 * kc + 5}, {2 * mr + 1, 32 * nr + 1, kc + 7},
     };
     for (int order = -1; order < 2; order++) {
         vgg_gemm_avx512_set_order(order);
@@ -187,11 +189,9 @@ static void test_vgg_shapes(void **state) {
 }
 
 /* Same thread count, same bits; and the sum order does not depend on the
- * thread count either. */
-static void test_deterministic(void **state) {
-    (void)state;
-    if (!have_avx512) skip();
-    const int M = 70, N = 300, K = 600;
+ * thread count either: on thread slabs (the first shape) and on panels
+ * handed out over several depth blocks (the second). */
+static void det_case(int M, int N, int K) {
     float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
     float *C1 = calloc((size_t)M * N, sizeof(float)),
           *C2 = calloc((size_t)M * N, sizeof(float)),
@@ -211,6 +211,13 @@ static void test_deterministic(void **state) {
     free(C1);
     free(C2);
     free(C3);
+}
+
+static void test_deterministic(void **state) {
+    (void)state;
+    if (!have_avx512) skip();
+    det_case(70, 300, 600);
+    det_case(20, 2100, 2500);
 }
 
 /* K == 0 and alpha == 0 only scale C by beta. */
@@ -330,6 +337,8 @@ static void test_im2col_implicit(void **state) {
     im2col_case(64, 64, 3, 32, 32, 1.0f, 2, &worst);
     im2col_case(128, 256, 2, 8, 8, 0.0f, 2, &worst);
     im2col_case(512, 512, 4, 2, 2, 0.0f, 2, &worst);
+    /* forward over two depth blocks (1296 rows) with panels handed out */
+    im2col_case(144, 20, 2, 32, 32, 1.0f, 2, &worst);
     print_message("  implicit im2col vs formed + OpenBLAS: worst %.3f of the bound\n",
                   worst);
     assert_true(worst <= 1.0);
