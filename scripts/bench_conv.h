@@ -1,6 +1,6 @@
 /* Shared by the GEMM benchmarks (gemm_bench.c, gemm_ab.c, kernel_bench.c):
- * VGG16's convolution layers, a fixed fill, medians, and one convolution
- * pass run as the trainer runs it (src/nn/conv.c) through a given
+ * VGG16's convolution layers, a fixed fill, medians, a layer's operands,
+ * and one convolution pass run as the trainer runs it (src/nn/conv.c) through a given
  * implicit-im2col GEMM. Header-only: each benchmark is one translation
  * unit. */
 #ifndef VGG_SCRIPTS_BENCH_CONV_H
@@ -38,6 +38,41 @@ static inline void fill(float *x, size_t n, unsigned seed) {
         s = s * 1664525u + 1013904223u;
         x[i] = (float)((s >> 8) & 0xFFFF) / 65536.0f - 0.5f;
     }
+}
+
+/* One layer's operands for conv_pass at a batch: x, dout and the weights
+ * filled (seeds seed, seed + 1, seed + 2), and C zeroed, large enough for
+ * any of the three passes. Returns 0, or -1 when out of memory (nothing
+ * kept). */
+typedef struct conv_data { float *x, *d, *w, *C; } conv_data;
+
+static inline void conv_data_free(conv_data *cd) {
+    free(cd->x);
+    free(cd->d);
+    free(cd->w);
+    free(cd->C);
+    cd->x = cd->d = cd->w = cd->C = NULL;
+}
+
+static inline int conv_data_make(conv_data *cd, const layer *ly, int batch,
+                                 unsigned seed) {
+    const long npix = (long)batch * ly->hw * ly->hw;
+    const long cmax = ly->cin > ly->cout ? ly->cin : ly->cout;
+    const size_t nx = (size_t)ly->cin * npix, nd = (size_t)ly->cout * npix;
+    const size_t nw = (size_t)ly->cin * 9 * ly->cout;
+    const size_t nc = (size_t)cmax * (npix > 9 * cmax ? npix : 9 * cmax);
+    cd->x = malloc(sizeof(float) * nx);
+    cd->d = malloc(sizeof(float) * nd);
+    cd->w = malloc(sizeof(float) * nw);
+    cd->C = calloc(nc, sizeof(float));
+    if (!cd->x || !cd->d || !cd->w || !cd->C) {
+        conv_data_free(cd);
+        return -1;
+    }
+    fill(cd->x, nx, seed);
+    fill(cd->d, nd, seed + 1);
+    fill(cd->w, nw, seed + 2);
+    return 0;
 }
 
 /* vgg_gemm_avx512_im2col's signature. */

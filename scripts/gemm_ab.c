@@ -63,26 +63,19 @@ int main(int argc, char **argv) {
         if (only >= 0 && l != only) continue;
         const layer *ly = &vgg16[l];
         const long npix = (long)batch * ly->hw * ly->hw;
-        const long cmax = ly->cin > ly->cout ? ly->cin : ly->cout;
-        const size_t nc = (size_t)cmax * (npix > 9 * cmax ? npix : 9 * cmax);
-        float *x = malloc(sizeof(float) * ly->cin * npix);
-        float *d = malloc(sizeof(float) * ly->cout * npix);
-        float *w = malloc(sizeof(float) * ly->cin * 9 * ly->cout);
-        float *C = calloc(nc, sizeof(float));
-        if (!x || !d || !w || !C) {
+        conv_data cd;
+        if (conv_data_make(&cd, ly, batch, 1)) {
             fprintf(stderr, "%s: out of memory at layer %d\n", argv[0], l);
             return 1;
         }
-        fill(x, (size_t)ly->cin * npix, 1);
-        fill(d, (size_t)ly->cout * npix, 2);
-        fill(w, (size_t)ly->cin * 9 * ly->cout, 3);
         for (int pass = 0; pass < 3; pass++) {
             if (l == 0 && pass == 2) continue; /* no input gradient for the image */
             for (int r = -1; r < reps; r++) {
                 if (r >= 0) pk[r] = vgg_fma_peak(threads, 0.05);
                 for (int v = 0; v < 2; v++) {
                     double t0 = vgg_now();
-                    if (conv_pass(fn[v], ly, batch, pass, x, d, w, C, threads)) {
+                    if (conv_pass(fn[v], ly, batch, pass, cd.x, cd.d, cd.w, cd.C,
+                                  threads)) {
                         fprintf(stderr, "%s: GEMM failed (out of memory)\n", argv[0]);
                         return 1;
                     }
@@ -100,10 +93,7 @@ int main(int argc, char **argv) {
                    100 * gf / mo / p, gf / mn, 100 * gf / mn / p, mo / mn);
             fflush(stdout);
         }
-        free(x);
-        free(d);
-        free(w);
-        free(C);
+        conv_data_free(&cd);
     }
     printf("step  all  %7s %7.1fms %4.0f%% %7.1fms %4.0f%% %7.3f\n", "", tot[0] * 1e3,
            100 * at_peak / tot[0], tot[1] * 1e3, 100 * at_peak / tot[1], tot[0] / tot[1]);

@@ -139,22 +139,10 @@ int main(int argc, char **argv) {
             {"dcol", 1, 0, K, Mp, ly->cout, 0.0f},
         };
         int npass = l == 0 ? 2 : 3; /* no input gradient for the image */
-        const long npix = (long)batch * ly->hw * ly->hw;
-        float *x = NULL, *dy = NULL, *w = NULL, *Ci = NULL;
-        if (only != 2 && have_ours) {
-            size_t cmax = (size_t)(ly->cin > ly->cout ? ly->cin : ly->cout);
-            x = malloc(sizeof(float) * ly->cin * npix);
-            dy = malloc(sizeof(float) * ly->cout * npix);
-            w = malloc(sizeof(float) * ly->cin * 9 * ly->cout);
-            Ci = malloc(sizeof(float) * cmax * (npix > 9 * (long)cmax ? npix : 9 * (long)cmax));
-            if (!x || !dy || !w || !Ci) {
-                fprintf(stderr, "%s: out of memory for layer %d\n", argv[0], l);
-                return 1;
-            }
-            fill(x, (size_t)ly->cin * npix, 3);
-            fill(dy, (size_t)ly->cout * npix, 4);
-            fill(w, (size_t)ly->cin * 9 * ly->cout, 5);
-            memset(Ci, 0, sizeof(float) * cmax * (npix > 9 * (long)cmax ? npix : 9 * (long)cmax));
+        conv_data cd = {NULL, NULL, NULL, NULL};
+        if (only != 2 && have_ours && conv_data_make(&cd, ly, batch, 3)) {
+            fprintf(stderr, "%s: out of memory for layer %d\n", argv[0], l);
+            return 1;
         }
         for (int p = 0; p < npass; p++) {
             const shape *s = &sh[p];
@@ -181,7 +169,7 @@ int main(int argc, char **argv) {
                 pk = vgg_fma_peak(threads, 0.1);
                 vgg_gemm_select(VGG_GEMM_AVX512);
                 tu = time_shape(s, A, B, C, reps);
-                ti = time_im2col(ly, batch, p, x, dy, w, Ci, reps);
+                ti = time_im2col(ly, batch, p, cd.x, cd.d, cd.w, cd.C, reps);
                 if (pk > 0) t_at_peak += fl / (pk * 1e9);
             }
             flops_total += fl;
@@ -202,10 +190,7 @@ int main(int argc, char **argv) {
             free(B);
             free(C);
         }
-        free(x);
-        free(dy);
-        free(w);
-        free(Ci);
+        conv_data_free(&cd);
     }
     printf("step  all  %-5s %6s %7s %5s %8.3f %10.1f %10.1f %6.2f %10.1f %7.1f %5.0f%%\n",
            "", "", "", "", flops_total * 1e-9,
