@@ -271,6 +271,15 @@ static void expect_refusal(const char *path, const char *arch, int classes,
     vgg_model_free(m);
 }
 
+/* A good checkpoint with its header edited by `edit` is refused, with
+ * the message expect_refusal looks for. */
+static void expect_edit_refused(const char *path, void (*edit)(json_t *root),
+                                const char *a, const char *b, const char *c) {
+    save_good(path, ARCH, CLASSES);
+    edit_header(path, edit);
+    expect_refusal(path, ARCH, CLASSES, a, b, c);
+}
+
 /* ---- tests ------------------------------------------------------------ */
 
 static void test_round_trip(void **state) {
@@ -389,14 +398,10 @@ static void test_garbage_json(void **state) {
 static void test_wrong_shape(void **state) {
     (void)state;
     const char *path = path_of("shape.bin");
-    save_good(path, ARCH, CLASSES);
-    edit_header(path, edit_shape);
-    expect_refusal(path, ARCH, CLASSES, "conv1.0.weight", "[8,3,3,1]",
-                   "expects [8,3,3,3]");
-    save_good(path, ARCH, CLASSES);
-    edit_header(path, edit_dtype);
-    expect_refusal(path, ARCH, CLASSES, "conv2.1.running_var", "dtype F16",
-                   "expected F32");
+    expect_edit_refused(path, edit_shape,
+                        "conv1.0.weight", "[8,3,3,1]", "expects [8,3,3,3]");
+    expect_edit_refused(path, edit_dtype,
+                        "conv2.1.running_var", "dtype F16", "expected F32");
 }
 
 static void test_wrong_classes_and_arch(void **state) {
@@ -412,36 +417,23 @@ static void test_wrong_classes_and_arch(void **state) {
 static void test_offsets(void **state) {
     (void)state;
     const char *path = path_of("offsets.bin");
-    save_good(path, ARCH, CLASSES);
-    edit_header(path, edit_overlap);
-    expect_refusal(path, ARCH, CLASSES, "conv1.0.weight", "conv1.0.bias",
-                   "overlap");
-    save_good(path, ARCH, CLASSES);
-    edit_header(path, edit_out_of_range);
-    expect_refusal(path, ARCH, CLASSES, "fc1.bias", "run past the data section",
-                   NULL);
-    save_good(path, ARCH, CLASSES);
-    edit_header(path, edit_span);
-    expect_refusal(path, ARCH, CLASSES, "optimizer.momentum.fc1.bias",
-                   "span 8 bytes", "needs 12");
+    expect_edit_refused(path, edit_overlap,
+                        "conv1.0.weight", "conv1.0.bias", "overlap");
+    expect_edit_refused(path, edit_out_of_range,
+                        "fc1.bias", "run past the data section", NULL);
+    expect_edit_refused(path, edit_span,
+                        "optimizer.momentum.fc1.bias", "span 8 bytes",
+                        "needs 12");
 }
 
 static void test_missing_unknown(void **state) {
     (void)state;
     const char *path = path_of("names.bin");
-    save_good(path, ARCH, CLASSES);
-    edit_header(path, edit_missing);
-    expect_refusal(path, ARCH, CLASSES, "optimizer.momentum.conv2.0.weight",
-                   "missing", NULL);
-    save_good(path, ARCH, CLASSES);
-    edit_header(path, edit_unknown);
-    expect_refusal(path, ARCH, CLASSES, "conv9.0.weight", "not part", NULL);
-    save_good(path, ARCH, CLASSES);
-    edit_header(path, edit_version);
-    expect_refusal(path, ARCH, CLASSES, "version 7", NULL, NULL);
-    save_good(path, ARCH, CLASSES);
-    edit_header(path, edit_rng);
-    expect_refusal(path, ARCH, CLASSES, "rng_inc", "12x", NULL);
+    expect_edit_refused(path, edit_missing,
+                        "optimizer.momentum.conv2.0.weight", "missing", NULL);
+    expect_edit_refused(path, edit_unknown, "conv9.0.weight", "not part", NULL);
+    expect_edit_refused(path, edit_version, "version 7", NULL, NULL);
+    expect_edit_refused(path, edit_rng, "rng_inc", "12x", NULL);
 }
 
 static void test_bad_checksum(void **state) {
@@ -507,14 +499,11 @@ static void test_schedule(void **state) {
     assert_true(got.sched.base_lr == got.sgd.lr);
     vgg_ckpt_meta_free(&got);
 
-    save_good(path, ARCH, CLASSES);
-    edit_header(path, edit_schedule_kind);
-    expect_refusal(path, ARCH, CLASSES, "__metadata__ lr_schedule", "linear",
-                   "expected constant, step or cosine");
-    save_good(path, ARCH, CLASSES);
-    edit_header(path, edit_schedule_steps);
-    expect_refusal(path, ARCH, CLASSES, "__metadata__ lr_schedule",
-                   "needs --lr-steps", NULL);
+    expect_edit_refused(path, edit_schedule_kind,
+                        "__metadata__ lr_schedule", "linear",
+                        "expected constant, step or cosine");
+    expect_edit_refused(path, edit_schedule_steps,
+                        "__metadata__ lr_schedule", "needs --lr-steps", NULL);
 
     vgg_model *m = make_model(ARCH, CLASSES, 3);
     vgg_ckpt_meta meta;
