@@ -339,6 +339,9 @@ static void test_im2col_implicit(void **state) {
     im2col_case(512, 512, 4, 2, 2, 0.0f, 2, &worst);
     /* forward over two depth blocks (1296 rows) with panels handed out */
     im2col_case(144, 20, 2, 32, 32, 1.0f, 2, &worst);
+    /* a tap-major weight gradient wide enough (9 x 240 columns) for panels
+     * handed out, over two depth blocks of pixels */
+    im2col_case(240, 20, 2, 32, 32, 0.5f, 2, &worst);
     print_message("  implicit im2col vs formed + OpenBLAS: worst %.3f of the bound\n",
                   worst);
     assert_true(worst <= 1.0);
