@@ -605,8 +605,6 @@ static vgg_status parse_history(const char *path, const char *s, int epoch,
     return VGG_OK;
 }
 
-/* Fills meta from the __metadata__ object. data_bytes is the size of the
- * file's data section, which the configuration must account for. */
 /* The learning-rate schedule: lr_schedule, lr_steps (step only), lr_gamma,
  * lr_min, lr_warmup, checked by the flags' own parsers. A file without
  * lr_schedule (written before it was stored) ran at a constant rate. */
@@ -639,6 +637,8 @@ static vgg_status read_schedule(const char *path, json_t *md,
     return VGG_OK;
 }
 
+/* Fills meta from the __metadata__ object. data_bytes is the size of the
+ * file's data section, which the configuration must account for. */
 static vgg_status parse_meta(const char *path, json_t *md,
                              uint64_t data_bytes, vgg_ckpt_meta *meta,
                              vgg_error *err) {

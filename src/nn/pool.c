@@ -119,6 +119,7 @@ void vgg_maxpool_backward(float *din, const float *dout, const uint8_t *arg,
         for (int x = 0; x < Wo; x += 16)
             unpool16(r0 + 2 * x, r1 + 2 * x, g + x, a + x, Wo - x < 16 ? Wo - x : 16);
 #else
+#pragma omp simd
         for (int x = 0; x < Wo; x++) {
             int k = a[x];
             float gv = g[x];
