@@ -127,6 +127,8 @@ targ "--arch"           arch_empty       --arch ""
 targ "--arch"           arch_pools       --arch "8 M M M M M M"
 targ "--out"            out_empty        --out ""
 targ "--resume"         resume_empty     --resume ""
+many_sched=(); for _ in $(seq 17); do many_sched+=(--warmup 0); done
+targ "more than 16 schedule flags" sched_flags_many "${many_sched[@]}"
 ev() { expect 2 "$1" "eval_args_$2" "$BIN/vggeval" "${@:3}"; }
 ev "MODEL"            no_model
 ev "--bogus"          unknown          "$T/good.bin" --bogus

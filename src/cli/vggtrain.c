@@ -467,7 +467,11 @@ static int parse_args(options *o, int argc, char **argv) {
                 bad = 1;
             } else if (!v) {
                 bad = 1;
-            } else if (o->nsched < 16) {
+            } else if (o->nsched == 16) {
+                fprintf(stderr, "%s: %s %s: more than 16 schedule flags; "
+                        "give each once\n", prog, flag, v);
+                bad = 1;
+            } else {
                 snprintf(o->sched_flag[o->nsched], sizeof o->sched_flag[0],
                          "%s", flag);
                 o->sched_val[o->nsched++] = v;
