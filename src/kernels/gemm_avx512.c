@@ -518,30 +518,43 @@ static void pack_im2col_cols(float *restrict out, const vgg_im2col_src *s,
 
 /* op(B) = col^T (transb 1): B[p][i] = col[r0 + i][pc + p], i < rows, packed
  * into NR-column micro-panels: sixteen pixels of sixteen rows at a time,
- * transposed in registers (as pack_rows_kmajor). */
+ * transposed in registers (as pack_rows_kmajor). Each row's source offset
+ * and tap are worked out once per panel; each channel of the panel has its
+ * line PACK_LINES_AHEAD lines on fetched as the pixels advance (a panel's
+ * seven or eight channels are more streams than the hardware prefetcher
+ * follows). */
+#define PACK_LINES_AHEAD 4
 static void pack_im2col_rows(float *restrict out, const vgg_im2col_src *s,
                              long r0, int rows, long pc, int kc) {
     const long M = (long)s->N * s->H * s->W;
     const long jend = pc + kc;
-    for (int p = 0; p < kc; p += 16) {
-        __mmask16 m[9];
-        tap_masks(m, pc + p, jend, s->H, s->W);
-        for (int i0 = 0; i0 < rows; i0 += NR) {
-            float *panel = out + (long)i0 * kc;
+    for (int i0 = 0; i0 < rows; i0 += NR) {
+        float *panel = out + (long)i0 * kc;
+        const int nr = imin(NR, rows - i0);
+        long off[NR];
+        int tap[NR];
+        for (int i = 0; i < nr; i++) {
+            long rr = r0 + i0 + i;
+            int c = (int)(rr / 9), t = (int)(rr % 9);
+            tap[i] = t;
+            off[i] = (long)c * M + pc + (t / 3 - 1) * s->W + (t % 3 - 1);
+        }
+        const long c_lo = (r0 + i0) / 9, c_hi = (r0 + i0 + nr - 1) / 9;
+        for (int p = 0; p < kc; p += 16) {
+            __mmask16 m[9];
+            tap_masks(m, pc + p, jend, s->H, s->W);
+            for (long c = c_lo; c <= c_hi; c++)
+                _mm_prefetch((const char *)(s->x + c * M + pc + p +
+                                            16 * PACK_LINES_AHEAD + s->W + 1),
+                             _MM_HINT_T0);
             for (int g = 0; g < NR; g += 16) {
-                int nrow = imin(16, rows - i0 - g);
+                int nrow = imin(16, nr - g);
+                if (nrow <= 0) break;
                 __m512 r[16];
-                for (int i = 0; i < 16; i++) {
-                    if (i >= nrow) {
-                        r[i] = _mm512_setzero_ps();
-                        continue;
-                    }
-                    long rr = r0 + i0 + g + i;
-                    int c = (int)(rr / 9), t = (int)(rr % 9);
-                    const float *src = s->x + (long)c * M + pc + p +
-                                       (t / 3 - 1) * s->W + (t % 3 - 1);
-                    r[i] = _mm512_maskz_loadu_ps(m[t], src);
-                }
+                for (int i = 0; i < 16; i++)
+                    r[i] = i < nrow ? _mm512_maskz_loadu_ps(
+                                          m[tap[g + i]], s->x + off[g + i] + p)
+                                    : _mm512_setzero_ps();
                 transpose16(r);
                 int np = imin(16, kc - p);
                 for (int q = 0; q < np; q++)
