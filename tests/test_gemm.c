@@ -327,7 +327,8 @@ static void test_im2col_implicit(void **state) {
             int N = H * W >= 256 ? 2 : 5;
             im2col_case(3, 7, N, H, W, 0.0f, 1, &worst);
             im2col_case(13, 20, N, H, W, 1.0f, 2, &worst);
-            /* channels in groups of 16: the weight gradient goes tap-major */
+            /* channels in groups of 16 (until 2026-11-29 the weight
+             * gradient took another path for these) */
             im2col_case(16, 9, N, H, W, 0.5f, 1, &worst);
             im2col_case(32, 13, N, H, W, 1.0f, 2, &worst);
         }
@@ -339,8 +340,8 @@ static void test_im2col_implicit(void **state) {
     im2col_case(512, 512, 4, 2, 2, 0.0f, 2, &worst);
     /* forward over two depth blocks (1296 rows) with panels handed out */
     im2col_case(144, 20, 2, 32, 32, 1.0f, 2, &worst);
-    /* a tap-major weight gradient wide enough (9 x 240 columns) for panels
-     * handed out, over two depth blocks of pixels */
+    /* a weight gradient wide enough (9 x 240 columns) for panels handed
+     * out, over two depth blocks of pixels */
     im2col_case(240, 20, 2, 32, 32, 0.5f, 2, &worst);
     print_message("  implicit im2col vs formed + OpenBLAS: worst %.3f of the bound\n",
                   worst);

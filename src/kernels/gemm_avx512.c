@@ -118,12 +118,9 @@ void vgg_gemm_avx512_set_order(int order) {
     force_order = order == 0 || order == 1 ? order : -1;
 }
 
-/* Per-thread packing buffers, grown on demand and kept for the process;
- * buf_x and buf_c only for the tap-major weight gradient. */
-static float *buf_a[MAX_THREADS], *buf_b[MAX_THREADS], *buf_x[MAX_THREADS];
-static size_t cap_a[MAX_THREADS], cap_b[MAX_THREADS], cap_x[MAX_THREADS];
-static float *buf_c;
-static size_t cap_c;
+/* Per-thread packing buffers, grown on demand and kept for the process. */
+static float *buf_a[MAX_THREADS], *buf_b[MAX_THREADS];
+static size_t cap_a[MAX_THREADS], cap_b[MAX_THREADS];
 
 /* Buffers are 2 MiB-aligned and asked to be huge pages where the kernel
  * allows it (transparent huge pages in madvise mode): a packed B block is
@@ -148,10 +145,8 @@ static int reserve(float **buf, size_t *cap, size_t n) {
 static inline int imin(int a, int b) { return a < b ? a : b; }
 
 static int pack_prefetch = 1; /* a switch for measuring, always on */
-static int tap_major = 1; /* a switch for measuring, always on */
 static int dyn_panels = 1; /* the same */
 void vgg_gemm_avx512_set_dynamic(int on) { dyn_panels = on != 0; }
-void vgg_gemm_avx512_set_tap_major(int on) { tap_major = on != 0; }
 
 typedef struct gemm_args {
     int transa, transb, K;
@@ -160,15 +155,6 @@ typedef struct gemm_args {
     long lda, ldb, ldc;
     float *C;
     const vgg_im2col_src *im; /* non-NULL: op(B) is this implicit im2col */
-    /* Tap-major weight gradient (see vgg_gemm_avx512_im2col): op(B) is
-     * col^T with its columns in (tap, channel) order, packed from a
-     * transposed copy of x; C is a scratch [M][N] that each thread adds,
-     * columns put back in (channel, tap) order, to out (row stride ldo)
-     * with beta_out. */
-    int taps;
-    float *out;
-    long ldo;
-    float beta_out;
 } gemm_args;
 #define PACK_AHEAD 8
 
@@ -564,110 +550,12 @@ static void pack_im2col_rows(float *restrict out, const vgg_im2col_src *s,
     }
 }
 
-/* ---- tap-major weight gradient --------------------------------------------
- * dW[co][c*9 + t] = sum_j dout[co][j] x[c][j + s_t] (valid taps only). The
- * GEMM above packs col^T a 16x16 transpose per sixteen of its rows, so each
- * input value is transposed nine times (once per tap). Here the columns
- * are taken in (tap, channel) order, q = t*C + c: for a pixel j, the
- * sixteen columns of a group share one tap t and are sixteen consecutive
- * channels, i.e. sixteen consecutive floats of the pixel-major copy
- * xt[j + s_t][c] of x, loaded whole or not at all (the tap is inside the
- * image at j, or not). x is transposed once per depth block instead of
- * nine times. Needs C % 16 == 0 (a group never spans two taps). */
-
-/* xt[(j - lo) * C + c] = x[c][j] for lo <= j < hi (within 0..npix). */
-static void build_xt(float *restrict xt, const vgg_im2col_src *s, long lo,
-                     long hi) {
-    const long npix = (long)s->N * s->H * s->W;
-    const int C = s->C;
-    for (int c0 = 0; c0 < C; c0 += 16)
-        for (long j0 = lo; j0 < hi; j0 += 16) {
-            int nj = (int)(hi - j0 < 16 ? hi - j0 : 16);
-            __mmask16 m = tail_mask(nj);
-            __m512 r[16];
-            for (int i = 0; i < 16; i++)
-                r[i] = _mm512_maskz_loadu_ps(m, s->x + (long)(c0 + i) * npix + j0);
-            transpose16(r);
-            for (int q = 0; q < nj; q++)
-                _mm512_storeu_ps(xt + (j0 - lo + q) * C + c0, r[q]);
-        }
-}
-
-/* Packs B[p][i] = col[t*C + c][pc + p] for columns q = col0 + i (i < cols,
- * a multiple of 16), t = q / C, c = q % C, into NR-column micro-panels,
- * from xt (pixels lo.. of x, transposed). */
-static void pack_im2col_taps(float *restrict out, const vgg_im2col_src *s,
-                             const float *xt, long lo, long col0, int cols,
-                             long pc, int kc) {
-    const int C = s->C, H = s->H, W = s->W;
-    for (int i0 = 0; i0 < cols; i0 += NR) {
-        float *panel = out + (long)i0 * kc;
-        int ng = imin(NV, (cols - i0) / 16);
-        const float *src[NV];
-        int tap[NV];
-        for (int v = 0; v < ng; v++) {
-            long q = col0 + i0 + 16 * v;
-            int t = (int)(q / C), c = (int)(q % C);
-            tap[v] = t;
-            src[v] = xt + ((t / 3 - 1) * W + (t % 3 - 1) - lo) * C + c;
-        }
-        long j = pc;
-        int x = (int)(j % W), y = (int)((j / W) % H);
-        for (int p = 0; p < kc; p++, j++) {
-            /* bit t: tap t of pixel j is inside the image */
-            unsigned rows = (y > 0 ? 7u : 0u) | 07u << 3 | (y < H - 1 ? 07u << 6 : 0u);
-            unsigned cols3 = (x > 0 ? 0111u : 0u) | 0222u | (x < W - 1 ? 0444u : 0u);
-            unsigned ok = rows & cols3;
-            float *dst = panel + (long)p * NR;
-            for (int v = 0; v < ng; v++) {
-                __mmask16 k = (__mmask16)(0u - ((ok >> tap[v]) & 1u));
-                _mm512_store_ps(dst + 16 * v,
-                                _mm512_maskz_loadu_ps(k, src[v] + j * C));
-            }
-            if (++x == W) {
-                x = 0;
-                if (++y == H) y = 0;
-            }
-        }
-    }
-}
-
-/* out[r][c*9 + t] = beta * out[..] + C[r][t*Cin + c] for the columns
- * q0 <= q < q1 of the scratch C (row stride N). */
-static void put_taps_back(const gemm_args *g, int N, int r0, int r1, int q0,
-                          int q1) {
-    const int Cin = N / 9;
-    for (int r = r0; r < r1; r++) {
-        const float *src = g->C + (long)r * N;
-        float *dst = g->out + (long)r * g->ldo;
-        for (int q = q0; q < q1; q++) {
-            long d = (long)(q % Cin) * 9 + q / Cin;
-            dst[d] = g->beta_out == 0.0f ? src[q] : g->beta_out * dst[d] + src[q];
-        }
-    }
-}
-
-/* For the tap-major weight gradient, the transposed copy of the pixels
- * depth block [pc, pc + kc)'s taps reach, into px; returns its first
- * pixel (0 when not tap-major: px unused). */
-static long prepare_taps(const gemm_args *g, float *px, int pc, int kc) {
-    if (!g->taps) return 0;
-    const vgg_im2col_src *s = g->im;
-    const long npix = (long)s->N * s->H * s->W, reach = s->W + 1;
-    const long lo = pc - reach > 0 ? pc - reach : 0;
-    const long hi = pc + kc + reach < npix ? pc + kc + reach : npix;
-    build_xt(px, s, lo, hi);
-    return lo;
-}
-
 /* ---- one thread's share -------------------------------------------------- */
 
 /* Packs op(B)[pc..pc+kc)[col..col+nc) into NR-column micro-panels. */
-static void pack_b(const gemm_args *g, float *pb, const float *xt, long xlo,
-                   long col, int nc, int pc, int kc) {
-    if (g->taps)
-        pack_im2col_taps(pb, g->im, xt, xlo, col, nc, pc, kc);
-    else if (g->im && g->transb)
+static void pack_b(const gemm_args *g, float *pb, long col, int nc, int pc,
+                   int kc) {
+    if (g->im && g->transb)
         pack_im2col_rows(pb, g->im, col, nc, pc, kc);
     else if (g->im)
         pack_im2col_cols(pb, g->im, col, nc, pc, kc);
@@ -689,7 +577,7 @@ static void pack_a(const gemm_args *g, float *pa, long row, int mc, int pc,
 /* C[m0..m0+m)[n0..n0+n) of the product, on this thread's buffers, in loop
  * order `order` (see the blocking table). */
 static void gemm_slab(const gemm_args *g, int order, int m0, int m, int n0,
-                      int n, float *pa, float *pb, float *px) {
+                      int n, float *pa, float *pb) {
     const blocking b = blk[order];
     const int K = g->K, kb = kc_block(K, b.kc);
     const int one_block = m <= b.mc;
@@ -699,8 +587,7 @@ static void gemm_slab(const gemm_args *g, int order, int m0, int m, int n0,
         for (int pc = 0; pc < K; pc += kb) {
             int kc = imin(kb, K - pc);
             float beta = pc == 0 ? g->beta : 1.0f;
-            const long xlo = prepare_taps(g, px, pc, kc);
-            if (order == 1) pack_b(g, pb, px, xlo, col, nc, pc, kc);
+            if (order == 1) pack_b(g, pb, col, nc, pc, kc);
             for (int ic = 0; ic < m; ic += b.mc) {
                 int mc = imin(b.mc, m - ic);
                 long row = m0 + ic;
@@ -715,7 +602,7 @@ static void gemm_slab(const gemm_args *g, int order, int m0, int m, int n0,
                     for (int jr = 0; jr < nc; jr += NR) {
                         int nr = imin(NR, nc - jr);
                         float *pbj = one_block ? pb : pb + (long)jr * kc;
-                        if (ic == 0) pack_b(g, pbj, px, xlo, col + jr, nr, pc, kc);
+                        if (ic == 0) pack_b(g, pbj, col + jr, nr, pc, kc);
                         for (int ir = 0; ir < mc; ir += MR)
                             tile(kc, pa + (long)ir * kc, pbj,
                                  g->C + (row + ir) * g->ldc + col + jr, g->ldc,
@@ -743,7 +630,7 @@ static void gemm_slab(const gemm_args *g, int order, int m0, int m, int n0,
  * takes its panel. A thread slowed by the host then takes fewer panels
  * instead of holding the others up at the end. */
 static void gemm_panels(const gemm_args *g, int M, int N, int nt, float *pa,
-                        float *pb, float *px) {
+                        float *pb) {
     const int K = g->K, kb = kc_block(K, blk[0].kc);
     const int npanel = (N + NR - 1) / NR;
     /* runs of panels, about 8 a thread: a thread's next panel is then
@@ -753,14 +640,13 @@ static void gemm_panels(const gemm_args *g, int M, int N, int nt, float *pa,
     for (int pc = 0; pc < K; pc += kb) {
         const int kc = imin(kb, K - pc);
         const float beta = pc == 0 ? g->beta : 1.0f;
-        const long xlo = prepare_taps(g, px, pc, kc);
         pack_a(g, pa, 0, M, pc, kc);
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic, chunk)
 #endif
         for (int p = 0; p < npanel; p++) {
             const int jr = p * NR, nr = imin(NR, N - jr);
-            pack_b(g, pb, px, xlo, jr, nr, pc, kc);
+            pack_b(g, pb, jr, nr, pc, kc);
             for (int ir = 0; ir < M; ir += MR)
                 tile(kc, pa + (long)ir * kc, pb, g->C + ir * g->ldc + jr,
                      g->ldc, imin(MR, M - ir), nr, g->alpha, beta);
@@ -792,15 +678,15 @@ static int gemm_run(gemm_args g, int M, int N, int K, int nthreads) {
 
     /* Slabs: split the columns (each thread packs all of A and its share of
      * B) or the rows (its share of A, all of B), whichever packs less per
-     * thread, counting a transposing pack (A not transposed, B transposed
-     * and not tap-major) twice a copy; the columns when C is too narrow to
+     * thread, counting a transposing pack (A not transposed, B
+     * transposed) twice a copy; the columns when C is too narrow to
      * share them. (Rows for the forward and input gradient of layers 10 to
      * 12, N = 512: 1.06 to 1.25x; the rest as before: docs/gemm.md.)
      * Column slabs are cut at 16 columns (a slab may end in a narrower
      * micro-panel, which the nv-variants of the kernel handle at no waste),
      * row slabs at MR rows. */
     int ntile_n = (N + 15) / 16, ntile_m = (M + MR - 1) / MR;
-    const double wa = g.transa ? 1.0 : 2.0, wb = g.transb && !g.taps ? 2.0 : 1.0;
+    const double wa = g.transa ? 1.0 : 2.0, wb = g.transb ? 2.0 : 1.0;
     const double pack_n = wa * M + wb * N / nt, pack_m = wa * M / nt + wb * N;
     int split_n = ntile_n >= nt && (pack_n <= pack_m || ntile_m < nt);
     int tiles = split_n ? ntile_n : ntile_m;
@@ -822,11 +708,9 @@ static int gemm_run(gemm_args g, int M, int N, int K, int nthreads) {
      * columns are split and there is one row block. */
     const int panels = dyn_panels && nt > 1 && split_n && order == 0 &&
                        M <= b.mc && (N + NR - 1) / NR >= 16 * nt;
-    size_t need_x = g.taps ? (size_t)(kc + 2 * (g.im->W + 1)) * g.im->C : 0;
     for (int t = 0; t < nt; t++)
         if (reserve(&buf_a[t], &cap_a[t], need_a) ||
-            reserve(&buf_b[t], &cap_b[t], need_b) ||
-            (need_x && reserve(&buf_x[t], &cap_x[t], need_x)))
+            reserve(&buf_b[t], &cap_b[t], need_b))
             return -1;
 
 #ifdef _OPENMP
@@ -843,12 +727,7 @@ static int gemm_run(gemm_args g, int M, int N, int K, int nthreads) {
         int t0 = (int)((long)tiles * t / tn), t1 = (int)((long)tiles * (t + 1) / tn);
         int m0 = 0, m1 = M, n0 = 0, n1 = N;
         if (panels) {
-            gemm_panels(&g, M, N, tn, buf_a[t], buf_b[t], buf_x[t]);
-            if (g.taps) { /* after gemm_panels' last barrier */
-                n0 = t0 * 16;
-                n1 = imin(N, t1 * 16);
-                if (n1 > n0) put_taps_back(&g, N, 0, M, n0, n1);
-            }
+            gemm_panels(&g, M, N, tn, buf_a[t], buf_b[t]);
         } else if (split_n) {
             n0 = t0 * 16;
             n1 = imin(N, t1 * 16);
@@ -857,9 +736,7 @@ static int gemm_run(gemm_args g, int M, int N, int K, int nthreads) {
             m1 = imin(M, t1 * MR);
         }
         if (!panels && m1 > m0 && n1 > n0) {
-            gemm_slab(&g, order, m0, m1 - m0, n0, n1 - n0, buf_a[t], buf_b[t],
-                      buf_x[t]);
-            if (g.taps) put_taps_back(&g, N, m0, m1, n0, n1);
+            gemm_slab(&g, order, m0, m1 - m0, n0, n1 - n0, buf_a[t], buf_b[t]);
         }
     }
     return 0;
@@ -869,7 +746,7 @@ int vgg_gemm_avx512(int transa, int transb, int M, int N, int K, float alpha,
                     const float *A, int lda, const float *B, int ldb,
                     float beta, float *C, int ldc, int nthreads) {
     gemm_args g = {transa, transb, K, alpha, beta, A, B, lda, ldb, ldc, C,
-                   NULL, 0, NULL, 0, 0.0f};
+                   NULL};
     return gemm_run(g, M, N, K, nthreads);
 }
 
@@ -880,24 +757,7 @@ int vgg_gemm_avx512_im2col(int transb, int M, float alpha, const float *A,
     const int rows = src->C * 9;
     if (npix > 0x7fffffffL) return -1;
     gemm_args g = {0, transb, transb ? (int)npix : rows, alpha, beta, A,
-                   NULL, lda, 0, ldc, C, src, 0, NULL, 0, 0.0f};
-    /* The weight gradient tap-major (see pack_im2col_taps) into a scratch C,
-     * when the channels come in whole groups of sixteen and there are few
-     * output channels (M), so that the transposes of the other way weigh
-     * most: layers 1 and 2 1.1 to 1.2x, layer 3 (M = 128) the same, deeper
-     * layers 3 to 40% slower (the scratch's pass, x transposed by every
-     * thread; docs/gemm.md). */
-    if (transb && src->C % 16 == 0 && M > 0 && M <= 128 && npix > 0 &&
-        alpha != 0.0f && tap_major) {
-        if (reserve(&buf_c, &cap_c, (size_t)M * rows)) return -1;
-        g.taps = 1;
-        g.out = C;
-        g.ldo = ldc;
-        g.beta_out = beta;
-        g.C = buf_c;
-        g.ldc = rows;
-        g.beta = 0.0f;
-    }
+                   NULL, lda, 0, ldc, C, src};
     return gemm_run(g, M, transb ? rows : (int)npix, g.K, nthreads);
 }
 

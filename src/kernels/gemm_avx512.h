@@ -33,9 +33,6 @@ void vgg_gemm_avx512_set_blocking(int kc, int mc, int nc);
 /* Order 0's blocking, and the micro-kernel's rows and columns. */
 void vgg_gemm_avx512_get_blocking(int *kc, int *mc, int *nc, int *mr,
                                   int *nr);
-/* 0 turns off the tap-major weight gradient (see gemm_avx512.c), for
- * measuring what it buys; 1 (the default) turns it back on. */
-void vgg_gemm_avx512_set_tap_major(int on);
 /* 0: column slabs fixed per thread; 1 (the default): B panels handed out
  * to threads as they come for them (see gemm_panels). For measuring. */
 void vgg_gemm_avx512_set_dynamic(int on);
