@@ -160,6 +160,8 @@ static void test_edges_real_blocking(void **state) {
         {385, 520, 130},           {70, 1030, 515},
         /* 2 threads: panels handed out (32+ of them), 2-3 depth blocks */
         {mr + 1, 32 * nr + 7, 2 * kc + 5}, {2 * mr + 1, 32 * nr + 1, kc + 7},
+        /* NT: the depth cut in two halves (4+ blocks; 5 -> 6) */
+        {13, 2 * nr + 17, 4 * kc + 7}, {mr - 1, 5, 7 * kc},
     };
     for (int order = -1; order < 2; order++) {
         vgg_gemm_avx512_set_order(order);
@@ -189,8 +191,9 @@ static void test_vgg_shapes(void **state) {
 }
 
 /* Same thread count, same bits; and the sum order does not depend on the
- * thread count either: on thread slabs (the first shape) and on panels
- * handed out over several depth blocks (the second). */
+ * thread count either: on thread slabs (the first shape), on panels
+ * handed out over several depth blocks (the second) and on a depth cut in
+ * halves (the third). */
 static void det_case(int M, int N, int K) {
     float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
     float *C1 = calloc((size_t)M * N, sizeof(float)),
@@ -218,6 +221,7 @@ static void test_deterministic(void **state) {
     if (!have_avx512) skip();
     det_case(70, 300, 600);
     det_case(20, 2100, 2500);
+    det_case(20, 200, 5000); /* the depth in two halves */
 }
 
 /* K == 0 and alpha == 0 only scale C by beta. */

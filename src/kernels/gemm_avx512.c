@@ -576,17 +576,16 @@ static void pack_a(const gemm_args *g, float *pa, long row, int mc, int pc,
 
 /* C[m0..m0+m)[n0..n0+n) of the product, on this thread's buffers, in loop
  * order `order` (see the blocking table). */
-static void gemm_slab(const gemm_args *g, int order, int m0, int m, int n0,
-                      int n, float *pa, float *pb) {
+static void gemm_slab(const gemm_args *g, int order, int kb, int m0, int m,
+                      int n0, int n, int k0, int k1, float *pa, float *pb) {
     const blocking b = blk[order];
-    const int K = g->K, kb = kc_block(K, b.kc);
     const int one_block = m <= b.mc;
     for (int jc = 0; jc < n; jc += b.nc) {
         int nc = imin(b.nc, n - jc);
         long col = n0 + jc;
-        for (int pc = 0; pc < K; pc += kb) {
-            int kc = imin(kb, K - pc);
-            float beta = pc == 0 ? g->beta : 1.0f;
+        for (int pc = k0; pc < k1; pc += kb) {
+            int kc = imin(kb, k1 - pc);
+            float beta = pc == k0 ? g->beta : 1.0f;
             if (order == 1) pack_b(g, pb, col, nc, pc, kc);
             for (int ic = 0; ic < m; ic += b.mc) {
                 int mc = imin(b.mc, m - ic);
@@ -654,6 +653,67 @@ static void gemm_panels(const gemm_args *g, int M, int N, int nt, float *pa,
     }
 }
 
+/* The weight gradients of the big layers (K = the pixels, tens of
+ * thousands; C = Cout x 9 Cin, small) in two halves of the depth: C gets
+ * beta C plus the first half, a scratch S the second, then C += S. Each
+ * half's thread(s) pack only their half of A and B (split by columns,
+ * each thread packs all of A, and layers 1 and 2's 576 columns leave each
+ * thread a 32-column edge panel). The halves are cut by the shape alone,
+ * so the sums are the same whatever the thread count: one thread runs
+ * both halves and the same reduction. */
+static float *buf_c;
+static size_t cap_c;
+static int split_k_mode = -1;
+void vgg_gemm_avx512_set_split_k(int mode) {
+    split_k_mode = mode == 0 || mode == 1 ? mode : -1;
+}
+
+static void gemm_split_k(const gemm_args *g, int M, int N, int kb, int mid,
+                         int nt) {
+    const int K = g->K, ntile_n = (N + 15) / 16;
+    float *S = buf_c;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt) if (nt > 1)
+#endif
+    {
+#ifdef _OPENMP
+        int t = omp_get_thread_num();
+        int tn = omp_get_num_threads();
+#else
+        int t = 0, tn = 1;
+#endif
+        for (int half = 0; half < 2; half++) {
+            /* tn >= 2: threads [0, tn/2) take the first half, the rest
+             * the second; one thread takes both */
+            int s = tn >= 2 ? t >= tn / 2 : half;
+            if (tn >= 2 && half) break;
+            int g0 = s && tn >= 2 ? tn / 2 : 0;
+            int gn = tn < 2 ? 1 : s ? tn - tn / 2 : tn / 2;
+            int r = t - g0;
+            int n0 = (int)((long)ntile_n * r / gn) * 16;
+            int n1 = imin(N, (int)((long)ntile_n * (r + 1) / gn) * 16);
+            gemm_args h = *g;
+            if (s) {
+                h.C = S;
+                h.ldc = N;
+                h.beta = 0.0f;
+            }
+            if (n1 > n0)
+                gemm_slab(&h, 0, kb, 0, M, n0, n1 - n0, s ? mid : 0,
+                          s ? K : mid, buf_a[t], buf_b[t]);
+        }
+#ifdef _OPENMP
+#pragma omp barrier
+#endif
+        for (int i = (int)((long)M * t / tn); i < (int)((long)M * (t + 1) / tn);
+             i++) {
+            float *restrict c = g->C + i * g->ldc;
+            const float *restrict sr = S + (long)i * N;
+            for (int j = 0; j < N; j++) c[j] += sr[j];
+        }
+    }
+}
+
 /* C = beta * C, for K == 0 or alpha == 0 (BLAS semantics). */
 static void scale_c(float *C, long ldc, int M, int N, float beta) {
     for (int i = 0; i < M; i++) {
@@ -697,6 +757,22 @@ static int gemm_run(gemm_args g, int M, int N, int K, int nthreads) {
     int order = force_order >= 0 ? force_order : K < 128 ? 1 : 0;
     const blocking b = blk[order];
     int kc = kc_block(K, b.kc);
+    /* Depth split (see gemm_split_k): decided by the shape alone. */
+    const int nb = (K + b.kc - 1) / b.kc;
+    const int ksplit = order == 0 && g.transb && !g.transa && M <= b.mc &&
+                       (split_k_mode > 0 || (split_k_mode < 0 && nb >= 4));
+    if (ksplit) {
+        int nb2 = (nb + 1) / 2 * 2;
+        kc = (K + nb2 - 1) / nb2;
+        size_t need_a = (size_t)((M + MR - 1) / MR * MR) * kc;
+        for (int t = 0; t < nt; t++)
+            if (reserve(&buf_a[t], &cap_a[t], need_a) ||
+                reserve(&buf_b[t], &cap_b[t], (size_t)NR * kc))
+                return -1;
+        if (reserve(&buf_c, &cap_c, (size_t)M * N)) return -1;
+        gemm_split_k(&g, M, N, kc, (nb2 / 2) * kc, nt);
+        return 0;
+    }
     int mcap = split_n ? M : (ntile_m + nt - 1) / nt * MR;
     int ncap = split_n ? (ntile_n + nt - 1) / nt * 16 : N;
     size_t need_a = (size_t)((imin(b.mc, mcap) + MR - 1) / MR * MR) * kc;
@@ -736,7 +812,8 @@ static int gemm_run(gemm_args g, int M, int N, int K, int nthreads) {
             m1 = imin(M, t1 * MR);
         }
         if (!panels && m1 > m0 && n1 > n0) {
-            gemm_slab(&g, order, m0, m1 - m0, n0, n1 - n0, buf_a[t], buf_b[t]);
+            gemm_slab(&g, order, kc, m0, m1 - m0, n0, n1 - n0, 0, K, buf_a[t],
+                      buf_b[t]);
         }
     }
     return 0;

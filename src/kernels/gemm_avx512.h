@@ -36,6 +36,9 @@ void vgg_gemm_avx512_get_blocking(int *kc, int *mc, int *nc, int *mr,
 /* 0: column slabs fixed per thread; 1 (the default): B panels handed out
  * to threads as they come for them (see gemm_panels). For measuring. */
 void vgg_gemm_avx512_set_dynamic(int on);
+/* The weight gradient's depth split: 1 always (where the loop order
+ * allows), 0 never, -1 by the shape (the default). */
+void vgg_gemm_avx512_set_split_k(int mode);
 /* Forces loop order 0 or 1 (see gemm_avx512.c); -1: chosen per shape. */
 void vgg_gemm_avx512_set_order(int order);
 
