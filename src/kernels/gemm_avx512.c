@@ -26,8 +26,11 @@
  * above on its slab with its own packing buffers: no barriers, no shared
  * writes. Wide column-split products with one row block hand their B
  * panels out in runs as threads come for them instead (gemm_panels), with
- * a barrier between depth blocks. Either way each C element is summed in
- * the same order, whatever the thread count.
+ * a barrier between depth blocks. The weight gradients of the big layers
+ * (depth = the pixels, 4+ depth blocks, < 32 panels) cut the depth in two halves
+ * instead, one a thread, the second summed into a scratch and added to C
+ * (gemm_split_k). Each C element is summed in the same order whatever the
+ * thread count.
  *
  * The file is compiled for AVX-512F by a pragma, whatever the build's
  * -march: nothing here may run before vgg_gemm_avx512_supported(). */
@@ -757,10 +760,15 @@ static int gemm_run(gemm_args g, int M, int N, int K, int nthreads) {
     int order = force_order >= 0 ? force_order : K < 128 ? 1 : 0;
     const blocking b = blk[order];
     int kc = kc_block(K, b.kc);
-    /* Depth split (see gemm_split_k): decided by the shape alone. */
+    /* Depth split (see gemm_split_k), by the shape alone: 4+ depth blocks
+     * and fewer than 32 B panels (layers 0-4's weight gradients: 1.02-1.2x;
+     * layers 5 and 6's, 36 panels handed out as threads come, 0.93-1.04:
+     * docs/gemm.md). */
     const int nb = (K + b.kc - 1) / b.kc;
-    const int ksplit = order == 0 && g.transb && !g.transa && M <= b.mc &&
-                       (split_k_mode > 0 || (split_k_mode < 0 && nb >= 4));
+    const int ksplit =
+        order == 0 && g.transb && !g.transa && M <= b.mc &&
+        (split_k_mode > 0 ||
+         (split_k_mode < 0 && nb >= 4 && (N + NR - 1) / NR < 32));
     if (ksplit) {
         int nb2 = (nb + 1) / 2 * 2;
         kc = (K + nb2 - 1) / nb2;
