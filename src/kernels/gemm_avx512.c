@@ -147,6 +147,17 @@ static int reserve(float **buf, size_t *cap, size_t n) {
 
 static inline int imin(int a, int b) { return a < b ? a : b; }
 
+/* This thread's number and its team's size, inside a parallel region. */
+static inline void team(int *t, int *tn) {
+#ifdef _OPENMP
+    *t = omp_get_thread_num();
+    *tn = omp_get_num_threads();
+#else
+    *t = 0;
+    *tn = 1;
+#endif
+}
+
 static int pack_prefetch = 1; /* a switch for measuring, always on */
 static int dyn_panels = 1; /* the same */
 void vgg_gemm_avx512_set_dynamic(int on) { dyn_panels = on != 0; }
@@ -679,12 +690,8 @@ static void gemm_split_k(const gemm_args *g, int M, int N, int kb, int mid,
 #pragma omp parallel num_threads(nt) if (nt > 1)
 #endif
     {
-#ifdef _OPENMP
-        int t = omp_get_thread_num();
-        int tn = omp_get_num_threads();
-#else
-        int t = 0, tn = 1;
-#endif
+        int t, tn;
+        team(&t, &tn);
         for (int half = 0; half < 2; half++) {
             /* tn >= 2: threads [0, tn/2) take the first half, the rest
              * the second; one thread takes both */
@@ -801,12 +808,8 @@ static int gemm_run(gemm_args g, int M, int N, int K, int nthreads) {
 #pragma omp parallel num_threads(nt) if (nt > 1)
 #endif
     {
-#ifdef _OPENMP
-        int t = omp_get_thread_num();
-        int tn = omp_get_num_threads();
-#else
-        int t = 0, tn = 1;
-#endif
+        int t, tn;
+        team(&t, &tn);
         /* Whole tiles per thread, as even as they come. */
         int t0 = (int)((long)tiles * t / tn), t1 = (int)((long)tiles * (t + 1) / tn);
         int m0 = 0, m1 = M, n0 = 0, n1 = N;
