@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +234,16 @@ static void edit_version(json_t *root) {
 static void edit_rng(json_t *root) {
     json_object_set_new(json_object_get(root, "__metadata__"), "rng_inc",
                         json_string("12x"));
+}
+
+/* A JSON number that is no float (a fuzzer's find: it loaded as inf and
+ * then would not save again). */
+static void edit_history_huge(json_t *root) {
+    json_object_set_new(
+        json_object_get(root, "__metadata__"), "history",
+        json_string("[{\"epoch\":1,\"lr\":0.01,\"train_loss\":1,"
+                    "\"train_acc\":0.5,\"test_loss\":1e39,\"test_acc\":0.5,"
+                    "\"seconds\":1,\"images_per_second\":1}]"));
 }
 
 static void edit_no_schedule(json_t *root) { /* a file from before it */
@@ -481,6 +492,28 @@ static void test_save_failure(void **state) {
     vgg_model_free(m);
 }
 
+/* Every history number must be a finite float, read or written: a file
+ * that loads saves again. */
+static void test_history_finite(void **state) {
+    (void)state;
+    const char *path = path_of("hist.bin");
+    expect_edit_refused(path, edit_history_huge, "history entry 0",
+                        "test_loss = 1e+39", "finite single-precision");
+    vgg_model *m = make_model(ARCH, CLASSES, 3);
+    vgg_ckpt_meta meta;
+    make_meta(&meta, m);
+    meta.history[1].test_loss = INFINITY;
+    vgg_error err = {0};
+    const char *np = path_of("never2.bin");
+    assert_int_equal(vgg_checkpoint_save(np, m, &meta, &err), VGG_ERR_ARG);
+    print_message("  refused: %s\n", err.msg);
+    assert_non_null(strstr(err.msg, np));
+    assert_non_null(strstr(err.msg, "entry 1 (epoch 2)"));
+    assert_int_equal(access(np, F_OK), -1);
+    vgg_ckpt_meta_free(&meta);
+    vgg_model_free(m);
+}
+
 /* The learning-rate schedule: a file without it (written before it was
  * stored) reads as constant; a bad one is refused naming the key; a
  * schedule that would not read back is not saved. */
@@ -622,6 +655,7 @@ int main(void) {
         cmocka_unit_test(test_bad_checksum),
         cmocka_unit_test(test_save_failure),
         cmocka_unit_test(test_schedule),
+        cmocka_unit_test(test_history_finite),
         cmocka_unit_test(test_resume_exact),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -301,6 +301,18 @@ static vgg_status check_meta_for_save(const char *path, const vgg_model *m,
                         "%s: the metadata's learning-rate schedule is not "
                         "valid (%s); set it with vgg_schedule_init",
                         path, serr.msg);
+    for (int i = 0; i < meta->nhistory; i++) { /* JSON has no inf or NaN */
+        const vgg_epoch_record *r = &meta->history[i];
+        const float v[7] = {r->lr,       r->train_loss, r->train_acc,
+                            r->test_loss, r->test_acc,  r->seconds,
+                            r->images_per_second};
+        for (int k = 0; k < 7; k++)
+            if (!isfinite(v[k]))
+                return vgg_fail(err, VGG_ERR_ARG,
+                                "%s: epoch history entry %d (epoch %d) holds "
+                                "%g; a checkpoint stores finite numbers only",
+                                path, i, r->epoch, (double)v[k]);
+    }
     for (int c = 0; c < meta->cfg.classes; c++) {
         const char *s = meta->class_names[c];
         if (!s[0] || strchr(s, ',') ||
@@ -587,6 +599,17 @@ static vgg_status parse_history(const char *path, const char *s, int epoch,
             json_t *v = json_object_get(o, keys[k]);
             bad = !json_is_number(v);
             if (!bad) *dst[k] = (float)json_number_value(v);
+            /* 1e39 is a JSON number but no float: it would load as inf,
+             * which JSON cannot hold, and the file would not save again */
+            if (!bad && !isfinite(*dst[k])) {
+                double d = json_number_value(v);
+                free(h);
+                json_decref(a);
+                return vgg_fail(err, VGG_ERR_FORMAT,
+                                "%s: __metadata__ history entry %zu: %s = %g "
+                                "is not a finite single-precision number",
+                                path, i, keys[k], d);
+            }
         }
         if (bad) {
             free(h);

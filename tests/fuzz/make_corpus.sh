@@ -67,5 +67,16 @@ for k in ("lr_schedule", "lr_steps", "lr_gamma", "lr_min", "lr_warmup"):
 hb = json.dumps(h, separators=(",", ":")).encode()
 hb += b" " * (-(8 + len(hb)) % 8)
 put("no-schedule-older-format.safetensors", struct.pack("<Q", len(hb)) + hb + b[8 + n:])
+# a history number that is JSON but no float (a finding of 2026-11-29: it
+# loaded as inf, and the loaded file then would not save again)
+b = open(os.path.join(d, "tiny-2MMM-epoch2.safetensors"), "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+hist = json.loads(h["__metadata__"]["history"])
+hist[0]["test_loss"] = 1e39
+h["__metadata__"]["history"] = json.dumps(hist, separators=(",", ":"))
+hb = json.dumps(h, separators=(",", ":")).encode()
+hb += b" " * (-(8 + len(hb)) % 8)
+put("history-1e39.safetensors", struct.pack("<Q", len(hb)) + hb + b[8 + n:])
 PY
 ls -l "$C/cifar" "$C/checkpoint"
