@@ -776,9 +776,9 @@ static int gemm_run(gemm_args g, int M, int N, int K, int nthreads) {
         order == 0 && g.transb && !g.transa && M <= b.mc &&
         (split_k_mode > 0 ||
          (split_k_mode < 0 && nb >= 4 && (N + NR - 1) / NR < 32));
-    if (ksplit) {
-        int nb2 = (nb + 1) / 2 * 2;
-        kc = (K + nb2 - 1) / nb2;
+    const int nb2 = (nb + 1) / 2 * 2, kc2 = (K + nb2 - 1) / nb2;
+    if (ksplit && (nb2 / 2) * kc2 < K) { /* a second half to sum */
+        kc = kc2;
         size_t need_a = (size_t)((M + MR - 1) / MR * MR) * kc;
         for (int t = 0; t < nt; t++)
             if (reserve(&buf_a[t], &cap_a[t], need_a) ||
