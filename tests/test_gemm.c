@@ -224,6 +224,25 @@ static void test_deterministic(void **state) {
     det_case(20, 200, 5000); /* the depth in two halves */
 }
 
+/* The depth split forced on every NT product, down to a depth of one
+ * block (where there is no second half to sum) and below. */
+static void test_split_forced(void **state) {
+    (void)state;
+    if (!have_avx512) skip();
+    vgg_gemm_avx512_set_split_k(1);
+    /* deep first: the scratch then holds a real half when the shallow
+     * ones come (a half never summed would show) */
+    const int ks[] = {2500, 1201, 40, 17, 3, 2, 1};
+    vgg_gemm_avx512_set_order(0); /* else a depth under 128 takes order 1 */
+    for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++)
+        for (int threads = 1; threads <= 2; threads++) {
+            check_case(0, 1, 7, 33, ks[i], 1.0f, 1.0f, threads);
+            check_case(0, 1, 13, 70, ks[i], -0.75f, 0.0f, threads);
+        }
+    vgg_gemm_avx512_set_order(-1);
+    vgg_gemm_avx512_set_split_k(-1);
+}
+
 /* K == 0 and alpha == 0 only scale C by beta. */
 static void test_degenerate(void **state) {
     (void)state;
@@ -381,6 +400,7 @@ int main(void) {
         cmocka_unit_test(test_fma_peak),
         cmocka_unit_test(test_degenerate),
         cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_split_forced),
         cmocka_unit_test(test_edges_small_blocking),
         cmocka_unit_test(test_edges_real_blocking),
         cmocka_unit_test(test_vgg_shapes),
