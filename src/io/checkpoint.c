@@ -178,18 +178,41 @@ static int set_fmt(json_t *o, const char *key, const char *fmt, ...) {
     return set_str(o, key, buf);
 }
 
+/* A history record's numbers besides its epoch, in the order the file
+ * lists them: writing, reading and the check before saving all walk this. */
+static const struct {
+    const char *key;
+    size_t off;
+} history_fields[] = {
+    {"lr", offsetof(vgg_epoch_record, lr)},
+    {"train_loss", offsetof(vgg_epoch_record, train_loss)},
+    {"train_acc", offsetof(vgg_epoch_record, train_acc)},
+    {"test_loss", offsetof(vgg_epoch_record, test_loss)},
+    {"test_acc", offsetof(vgg_epoch_record, test_acc)},
+    {"seconds", offsetof(vgg_epoch_record, seconds)},
+    {"images_per_second", offsetof(vgg_epoch_record, images_per_second)},
+};
+enum { HISTORY_FIELDS = sizeof history_fields / sizeof history_fields[0] };
+
+static float *history_field(vgg_epoch_record *r, int k) {
+    return (float *)((char *)r + history_fields[k].off);
+}
+
+static float history_value(const vgg_epoch_record *r, int k) {
+    return *(const float *)((const char *)r + history_fields[k].off);
+}
+
 static json_t *history_json(const vgg_ckpt_meta *meta) {
     json_t *a = json_array();
     for (int i = 0; a && i < meta->nhistory; i++) {
         const vgg_epoch_record *r = &meta->history[i];
-        json_t *o = json_pack(
-            "{s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "epoch", r->epoch,
-            "lr", (double)r->lr, "train_loss", (double)r->train_loss,
-            "train_acc", (double)r->train_acc, "test_loss",
-            (double)r->test_loss, "test_acc", (double)r->test_acc, "seconds",
-            (double)r->seconds, "images_per_second",
-            (double)r->images_per_second);
-        if (!o || json_array_append_new(a, o)) {
+        json_t *o = json_object();
+        int bad = !o || json_object_set_new(o, "epoch", json_integer(r->epoch));
+        for (int k = 0; k < HISTORY_FIELDS && !bad; k++)
+            bad = json_object_set_new(o, history_fields[k].key,
+                                      json_real((double)history_value(r, k)));
+        if (bad || json_array_append_new(a, o)) {
+            if (bad) json_decref(o);
             json_decref(a);
             return NULL;
         }
@@ -303,15 +326,14 @@ static vgg_status check_meta_for_save(const char *path, const vgg_model *m,
                         path, serr.msg);
     for (int i = 0; i < meta->nhistory; i++) { /* JSON has no inf or NaN */
         const vgg_epoch_record *r = &meta->history[i];
-        const float v[7] = {r->lr,       r->train_loss, r->train_acc,
-                            r->test_loss, r->test_acc,  r->seconds,
-                            r->images_per_second};
-        for (int k = 0; k < 7; k++)
-            if (!isfinite(v[k]))
+        for (int k = 0; k < HISTORY_FIELDS; k++)
+            if (!isfinite(history_value(r, k)))
                 return vgg_fail(err, VGG_ERR_ARG,
                                 "%s: epoch history entry %d (epoch %d) holds "
-                                "%g; a checkpoint stores finite numbers only",
-                                path, i, r->epoch, (double)v[k]);
+                                "%s = %g; a checkpoint stores finite numbers "
+                                "only",
+                                path, i, r->epoch, history_fields[k].key,
+                                (double)history_value(r, k));
     }
     for (int c = 0; c < meta->cfg.classes; c++) {
         const char *s = meta->class_names[c];
@@ -585,30 +607,25 @@ static vgg_status parse_history(const char *path, const char *s, int epoch,
         json_decref(a);
         return vgg_fail(err, VGG_ERR_NOMEM, "%s: out of memory", path);
     }
-    static const char *const keys[] = {
-        "lr",       "train_loss", "train_acc",        "test_loss",
-        "test_acc", "seconds",    "images_per_second"};
     for (size_t i = 0; i < n; i++) {
         json_t *o = json_array_get(a, i);
         json_t *ep = json_object_get(o, "epoch");
         int bad = !json_is_object(o) || !json_is_integer(ep);
-        float *dst[7] = {&h[i].lr,        &h[i].train_loss, &h[i].train_acc,
-                         &h[i].test_loss, &h[i].test_acc,   &h[i].seconds,
-                         &h[i].images_per_second};
-        for (int k = 0; k < 7 && !bad; k++) {
-            json_t *v = json_object_get(o, keys[k]);
+        for (int k = 0; k < HISTORY_FIELDS && !bad; k++) {
+            json_t *v = json_object_get(o, history_fields[k].key);
+            float *dst = history_field(&h[i], k);
             bad = !json_is_number(v);
-            if (!bad) *dst[k] = (float)json_number_value(v);
+            if (!bad) *dst = (float)json_number_value(v);
             /* 1e39 is a JSON number but no float: it would load as inf,
              * which JSON cannot hold, and the file would not save again */
-            if (!bad && !isfinite(*dst[k])) {
+            if (!bad && !isfinite(*dst)) {
                 double d = json_number_value(v);
                 free(h);
                 json_decref(a);
                 return vgg_fail(err, VGG_ERR_FORMAT,
                                 "%s: __metadata__ history entry %zu: %s = %g "
                                 "is not a finite single-precision number",
-                                path, i, keys[k], d);
+                                path, i, history_fields[k].key, d);
             }
         }
         if (bad) {
