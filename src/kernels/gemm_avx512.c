@@ -777,32 +777,29 @@ static int gemm_run(gemm_args g, int M, int N, int K, int nthreads) {
         (split_k_mode > 0 ||
          (split_k_mode < 0 && nb >= 4 && (N + NR - 1) / NR < 32));
     const int nb2 = (nb + 1) / 2 * 2, kc2 = (K + nb2 - 1) / nb2;
-    if (ksplit && (nb2 / 2) * kc2 < K) { /* a second half to sum */
-        kc = kc2;
-        size_t need_a = (size_t)((M + MR - 1) / MR * MR) * kc;
-        for (int t = 0; t < nt; t++)
-            if (reserve(&buf_a[t], &cap_a[t], need_a) ||
-                reserve(&buf_b[t], &cap_b[t], (size_t)NR * kc))
-                return -1;
-        if (reserve(&buf_c, &cap_c, (size_t)M * N)) return -1;
-        gemm_split_k(&g, M, N, kc, (nb2 / 2) * kc, nt);
-        return 0;
-    }
-    int mcap = split_n ? M : (ntile_m + nt - 1) / nt * MR;
+    const int halves = ksplit && (nb2 / 2) * kc2 < K; /* a second half to sum */
+    if (halves) kc = kc2;
+    /* The depth split packs all rows in each half (M <= MC). */
+    int mcap = halves || split_n ? M : (ntile_m + nt - 1) / nt * MR;
     int ncap = split_n ? (ntile_n + nt - 1) / nt * 16 : N;
     size_t need_a = (size_t)((imin(b.mc, mcap) + MR - 1) / MR * MR) * kc;
     /* Order 0 with one row block (see gemm_slab) keeps one B micro-panel. */
     size_t need_b = order == 0 && mcap <= b.mc
                         ? (size_t)NR * kc
                         : (size_t)((imin(b.nc, ncap) + NR - 1) / NR * NR) * kc;
-    /* Panels handed out as threads come for them (gemm_panels) when the
-     * columns are split and there is one row block. */
-    const int panels = dyn_panels && nt > 1 && split_n && order == 0 &&
-                       M <= b.mc && (N + NR - 1) / NR >= 16 * nt;
     for (int t = 0; t < nt; t++)
         if (reserve(&buf_a[t], &cap_a[t], need_a) ||
             reserve(&buf_b[t], &cap_b[t], need_b))
             return -1;
+    if (halves) {
+        if (reserve(&buf_c, &cap_c, (size_t)M * N)) return -1;
+        gemm_split_k(&g, M, N, kc, (nb2 / 2) * kc, nt);
+        return 0;
+    }
+    /* Panels handed out as threads come for them (gemm_panels) when the
+     * columns are split and there is one row block. */
+    const int panels = dyn_panels && nt > 1 && split_n && order == 0 &&
+                       M <= b.mc && (N + NR - 1) / NR >= 16 * nt;
 
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nt) if (nt > 1)
