@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,6 +244,61 @@ static void test_split_forced(void **state) {
     vgg_gemm_avx512_set_split_k(-1);
 }
 
+/* Two threads of the caller's own (not OpenMP's) calling vgg_gemm at the
+ * same time, each on its own shape: each must get the bits a lone call
+ * gives (the packing buffers are the library's, one set). */
+typedef struct {
+    int M, N, K;
+    float *A, *B, *C, *want;
+    int bad;
+} caller_job;
+
+static void *caller(void *arg) {
+    caller_job *j = arg;
+    for (int rep = 0; rep < 60 && !j->bad; rep++) {
+        vgg_gemm(0, 1, j->M, j->N, j->K, 1.0f, j->A, j->K, j->B, j->K, 0.0f,
+                 j->C, j->N);
+        j->bad = memcmp(j->C, j->want, sizeof(float) * j->M * j->N) != 0;
+    }
+    return NULL;
+}
+
+static void test_concurrent_callers(void **state) {
+    (void)state;
+    if (!have_avx512) skip();
+    vgg_gemm_select(VGG_GEMM_AVX512);
+    vgg_set_threads(2);
+    caller_job job[2] = {{.M = 70, .N = 700, .K = 600},
+                         {.M = 130, .N = 500, .K = 900}};
+    vgg_rng r;
+    vgg_rng_seed(&r, 5, 5);
+    for (int i = 0; i < 2; i++) {
+        caller_job *j = &job[i];
+        j->A = malloc(sizeof(float) * j->M * j->K);
+        j->B = malloc(sizeof(float) * j->K * j->N);
+        j->C = malloc(sizeof(float) * j->M * j->N);
+        j->want = malloc(sizeof(float) * j->M * j->N);
+        assert_true(j->A && j->B && j->C && j->want);
+        tu_fill_uniform(j->A, (size_t)j->M * j->K, -1.0f, 1.0f, &r);
+        tu_fill_uniform(j->B, (size_t)j->K * j->N, -1.0f, 1.0f, &r);
+        vgg_gemm(0, 1, j->M, j->N, j->K, 1.0f, j->A, j->K, j->B, j->K, 0.0f,
+                 j->want, j->N);
+    }
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, caller, &job[i]), 0);
+    for (int i = 0; i < 2; i++) assert_int_equal(pthread_join(th[i], NULL), 0);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(job[i].bad, 0);
+        free(job[i].A);
+        free(job[i].B);
+        free(job[i].C);
+        free(job[i].want);
+    }
+    vgg_set_threads(1);
+    vgg_gemm_select(VGG_GEMM_AUTO);
+}
+
 /* K == 0 and alpha == 0 only scale C by beta. */
 static void test_degenerate(void **state) {
     (void)state;
@@ -401,6 +457,7 @@ int main(void) {
         cmocka_unit_test(test_degenerate),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_split_forced),
+        cmocka_unit_test(test_concurrent_callers),
         cmocka_unit_test(test_edges_small_blocking),
         cmocka_unit_test(test_edges_real_blocking),
         cmocka_unit_test(test_vgg_shapes),

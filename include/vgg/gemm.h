@@ -2,7 +2,11 @@
  *   C[M][N] = alpha * op(A)[M][K] * op(B)[K][N] + beta * C
  * vgg_gemm dispatches to the fastest implementation this CPU supports
  * (chosen once, at first use, by CPU feature detection); the OpenBLAS path
- * is the portable one and the reference the tests compare against. */
+ * is the portable one and the reference the tests compare against.
+ * Several threads may call these at once: our kernels' packing buffers
+ * are the library's, so the calls take turns on them (each gets the bits
+ * a lone call gives); only the profile counters (vgg_prof) are then
+ * approximate. */
 #ifndef VGG_GEMM_H
 #define VGG_GEMM_H
 

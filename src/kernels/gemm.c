@@ -8,6 +8,7 @@
 #include "vgg/profile.h"
 
 #include <cblas.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,10 +108,14 @@ void vgg_gemm_im2col(int transb, int M, float alpha, const float *A, int lda,
             return;
         }
     }
-    /* The explicit path: form col, then an ordinary GEMM. */
+    /* The explicit path: form col, then an ordinary GEMM; in a buffer of
+     * the library's when the caller gave none, held under own_lock. */
     static float *own;
     static size_t own_n;
-    if (!col) {
+    static pthread_mutex_t own_lock = PTHREAD_MUTEX_INITIALIZER;
+    const int mine = !col;
+    if (mine) {
+        pthread_mutex_lock(&own_lock);
         size_t need = (size_t)rows * (size_t)npix;
         if (own_n < need) {
             free(own);
@@ -131,6 +136,7 @@ void vgg_gemm_im2col(int transb, int M, float alpha, const float *A, int lda,
     else
         vgg_gemm(0, 0, M, (int)npix, rows, alpha, A, lda, col, (int)npix, beta,
                  C, ldc);
+    if (mine) pthread_mutex_unlock(&own_lock);
 }
 
 void vgg_set_threads(int n) {

@@ -38,6 +38,7 @@
 #include "gemm_avx512.h"
 
 #include <immintrin.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,7 +122,11 @@ void vgg_gemm_avx512_set_order(int order) {
     force_order = order == 0 || order == 1 ? order : -1;
 }
 
-/* Per-thread packing buffers, grown on demand and kept for the process. */
+/* Per-thread packing buffers, grown on demand and kept for the process.
+ * They are the library's, one set: a call holds buf_lock while it uses
+ * them, so that two callers' threads (not OpenMP's team) take turns
+ * instead of packing over each other (test_gemm's concurrent callers). */
+static pthread_mutex_t buf_lock = PTHREAD_MUTEX_INITIALIZER;
 static float *buf_a[MAX_THREADS], *buf_b[MAX_THREADS];
 static size_t cap_a[MAX_THREADS], cap_b[MAX_THREADS];
 
@@ -827,12 +832,19 @@ static int gemm_run(gemm_args g, int M, int N, int K, int nthreads) {
     return 0;
 }
 
+static int gemm_locked(gemm_args g, int M, int N, int K, int nthreads) {
+    pthread_mutex_lock(&buf_lock);
+    int rc = gemm_run(g, M, N, K, nthreads);
+    pthread_mutex_unlock(&buf_lock);
+    return rc;
+}
+
 int vgg_gemm_avx512(int transa, int transb, int M, int N, int K, float alpha,
                     const float *A, int lda, const float *B, int ldb,
                     float beta, float *C, int ldc, int nthreads) {
     gemm_args g = {transa, transb, K, alpha, beta, A, B, lda, ldb, ldc, C,
                    NULL};
-    return gemm_run(g, M, N, K, nthreads);
+    return gemm_locked(g, M, N, K, nthreads);
 }
 
 int vgg_gemm_avx512_im2col(int transb, int M, float alpha, const float *A,
@@ -843,7 +855,7 @@ int vgg_gemm_avx512_im2col(int transb, int M, float alpha, const float *A,
     if (npix > 0x7fffffffL) return -1;
     gemm_args g = {0, transb, transb ? (int)npix : rows, alpha, beta, A,
                    NULL, lda, 0, ldc, C, src};
-    return gemm_run(g, M, transb ? rows : (int)npix, g.K, nthreads);
+    return gemm_locked(g, M, transb ? rows : (int)npix, g.K, nthreads);
 }
 
 #if defined(__clang__)
