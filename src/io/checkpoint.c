@@ -194,12 +194,14 @@ static const struct {
 };
 enum { HISTORY_FIELDS = sizeof history_fields / sizeof history_fields[0] };
 
-static float *history_field(vgg_epoch_record *r, int k) {
-    return (float *)((char *)r + history_fields[k].off);
+static float history_value(const vgg_epoch_record *r, int k) {
+    float v;
+    memcpy(&v, (const char *)r + history_fields[k].off, sizeof v);
+    return v;
 }
 
-static float history_value(const vgg_epoch_record *r, int k) {
-    return *(const float *)((const char *)r + history_fields[k].off);
+static void history_set(vgg_epoch_record *r, int k, float v) {
+    memcpy((char *)r + history_fields[k].off, &v, sizeof v);
 }
 
 static json_t *history_json(const vgg_ckpt_meta *meta) {
@@ -613,12 +615,12 @@ static vgg_status parse_history(const char *path, const char *s, int epoch,
         int bad = !json_is_object(o) || !json_is_integer(ep);
         for (int k = 0; k < HISTORY_FIELDS && !bad; k++) {
             json_t *v = json_object_get(o, history_fields[k].key);
-            float *dst = history_field(&h[i], k);
             bad = !json_is_number(v);
-            if (!bad) *dst = (float)json_number_value(v);
+            float f = bad ? 0.0f : (float)json_number_value(v);
+            history_set(&h[i], k, f);
             /* 1e39 is a JSON number but no float: it would load as inf,
              * which JSON cannot hold, and the file would not save again */
-            if (!bad && !isfinite(*dst)) {
+            if (!bad && !isfinite(f)) {
                 double d = json_number_value(v);
                 free(h);
                 json_decref(a);
