@@ -616,11 +616,11 @@ static vgg_status parse_history(const char *path, const char *s, int epoch,
         for (int k = 0; k < HISTORY_FIELDS && !bad; k++) {
             json_t *v = json_object_get(o, history_fields[k].key);
             bad = !json_is_number(v);
-            float f = bad ? 0.0f : (float)json_number_value(v);
-            history_set(&h[i], k, f);
+            if (bad) break;
+            float f = (float)json_number_value(v);
             /* 1e39 is a JSON number but no float: it would load as inf,
              * which JSON cannot hold, and the file would not save again */
-            if (!bad && !isfinite(f)) {
+            if (!isfinite(f)) {
                 double d = json_number_value(v);
                 free(h);
                 json_decref(a);
@@ -629,6 +629,7 @@ static vgg_status parse_history(const char *path, const char *s, int epoch,
                                 "is not a finite single-precision number",
                                 path, i, history_fields[k].key, d);
             }
+            history_set(&h[i], k, f);
         }
         if (bad) {
             free(h);

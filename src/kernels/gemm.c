@@ -69,8 +69,8 @@ void vgg_gemm(int transa, int transb, int M, int N, int K, float alpha,
               float *C, int ldc) {
     double t = vgg_now();
     int done = 0;
-    /* Our kernels share their packing buffers between calls: from inside a
-     * parallel region (concurrent callers) use OpenBLAS. */
+    /* Our kernels' packing buffers are one set under a lock: callers from
+     * inside a parallel region would queue on it, so they use OpenBLAS. */
     int nested = 0;
 #ifdef _OPENMP
     nested = omp_in_parallel();
