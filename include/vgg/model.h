@@ -111,9 +111,10 @@ typedef struct vgg_model {
 
     /* Optional per-layer timing for the benchmark, owned by the caller
      * (NULL: off). When set, forward and backward ADD each layer's
-     * wall-clock seconds to it, laid out [2][nlayers + 1]: row 0 forward,
-     * row 1 backward; entry i is layers[i], entry nlayers the classifier
-     * (flatten, linear, loss). */
+     * wall-clock seconds to it, laid out [4][nlayers + 1]: row 0 forward,
+     * row 1 backward, rows 2 and 3 the seconds of those spent in GEMM
+     * calls (vgg_prof's count); entry i is layers[i], entry nlayers the
+     * classifier (flatten, linear, loss). */
     double *layer_seconds;
 } vgg_model;
 

@@ -399,7 +399,7 @@ int main(int argc, char **argv) {
     model_flops(m, &fwd_flops, &bwd_flops);
     const double train_flops = fwd_flops + bwd_flops; /* per image */
     const int nl = m->nlayers + 1;
-    double *layer_s = o.verbose ? calloc(2 * (size_t)nl, sizeof(double)) : NULL;
+    double *layer_s = o.verbose ? calloc(4 * (size_t)nl, sizeof(double)) : NULL;
     double *step_s = malloc(sizeof(double) * (size_t)o.steps);
     double *rate = malloc(sizeof(double) * (size_t)o.steps);
     double *eval_rate = malloc(sizeof(double) * (size_t)o.steps);
@@ -525,9 +525,12 @@ int main(int argc, char **argv) {
             for (int i = 0; i < nl; i++) {
                 char lab[64];
                 layer_label(lab, sizeof lab, m, i);
-                printf("%s{\"name\":\"%s\",\"fwd_ms\":%.3f,\"bwd_ms\":%.3f}",
+                printf("%s{\"name\":\"%s\",\"fwd_ms\":%.3f,\"bwd_ms\":%.3f,"
+                       "\"fwd_gemm_ms\":%.3f,\"bwd_gemm_ms\":%.3f}",
                        i ? "," : "", lab, 1e3 * layer_s[i] / o.steps,
-                       1e3 * layer_s[nl + i] / o.steps);
+                       1e3 * layer_s[nl + i] / o.steps,
+                       1e3 * layer_s[2 * nl + i] / o.steps,
+                       1e3 * layer_s[3 * nl + i] / o.steps);
             }
             printf("]");
         }
@@ -570,10 +573,13 @@ int main(int argc, char **argv) {
         printf("memory      peak RSS %.0f MB (model and workspace %.0f MB)\n",
                rss, (double)m->workspace_bytes / 1048576.0);
         if (o.verbose) {
-            printf("\nper layer, training step (ms per step; conv GFLOP/s "
-                   "counts its GEMM FLOPs over the layer's whole time)\n");
-            printf("  %2s  %-26s %9s %9s %9s %9s\n", "#", "layer", "fwd ms",
-                   "bwd ms", "fwd GF/s", "bwd GF/s");
+            printf("\nper layer, training step (ms per step; GF/s: a conv "
+                   "layer's GEMM FLOPs over its whole time, then over its "
+                   "GEMM calls' time;\n%%peak: the latter over the median "
+                   "FMA peak above)\n");
+            printf("  %2s  %-26s %9s %9s %9s %9s %9s %9s %6s %6s\n", "#",
+                   "layer", "fwd ms", "bwd ms", "fwd GF/s", "bwd GF/s",
+                   "fwd GEMM", "bwd GEMM", "%peak", "%peak");
             double fsum = 0.0, bsum = 0.0;
             int first = 1;
             for (int i = 0; i < nl; i++) {
@@ -585,8 +591,15 @@ int main(int argc, char **argv) {
                 printf("  %2d  %-26s %9.2f %9.2f", i, lab, 1e3 * f, 1e3 * b);
                 if (i < m->nlayers && m->layers[i].kind == VGG_LAYER_CONV) {
                     double cf = conv_flops(&m->layers[i]) * o.batch_size;
-                    printf(" %9.1f %9.1f", cf / f / 1e9,
-                           cf * (first ? 1 : 2) / b / 1e9);
+                    double gf = layer_s[2 * nl + i] / o.steps,
+                           gb = layer_s[3 * nl + i] / o.steps;
+                    double bf = cf * (first ? 1 : 2);
+                    printf(" %9.1f %9.1f %9.1f %9.1f", cf / f / 1e9, bf / b / 1e9,
+                           gf > 0 ? cf / gf / 1e9 : 0.0,
+                           gb > 0 ? bf / gb / 1e9 : 0.0);
+                    if (pk.median > 0 && gf > 0 && gb > 0)
+                        printf(" %5.0f%% %5.0f%%", 100 * cf / gf / 1e9 / pk.median,
+                               100 * bf / gb / 1e9 / pk.median);
                     first = 0;
                 }
                 printf("\n");

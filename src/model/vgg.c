@@ -309,10 +309,15 @@ void vgg_model_zero_grad(vgg_model *m) {
 #define BN_EPS 1e-5f
 
 /* Per-layer timing (m->layer_seconds, see model.h); pass 0 forward, 1
- * backward; i == m->nlayers is the classifier. */
-static void layer_time(vgg_model *m, int pass, int i, double t0) {
-    if (m->layer_seconds)
-        m->layer_seconds[pass * (m->nlayers + 1) + i] += vgg_now() - t0;
+ * backward; i == m->nlayers is the classifier. t0 is the layer's start,
+ * g0 the profile's GEMM seconds then. */
+static void layer_time(vgg_model *m, int pass, int i, double t0, double g0) {
+    if (m->layer_seconds) {
+        const int nl = m->nlayers + 1;
+        m->layer_seconds[pass * nl + i] += vgg_now() - t0;
+        m->layer_seconds[(2 + pass) * nl + i] +=
+            vgg_prof.seconds[VGG_PROF_GEMM] - g0;
+    }
 }
 
 double vgg_model_forward(vgg_model *m, int n, int train, int *correct) {
@@ -321,7 +326,7 @@ double vgg_model_forward(vgg_model *m, int n, int train, int *correct) {
     for (int i = 0; i < m->nlayers; i++) {
         vgg_layer *L = &m->layers[i];
         const int hw = L->H * L->W;
-        const double tl = vgg_now();
+        const double tl = vgg_now(), gl = vgg_prof.seconds[VGG_PROF_GEMM];
         if (L->kind == VGG_LAYER_POOL) {
             t = vgg_now();
             vgg_maxpool_forward(L->out, L->arg, x, L->cout * n, L->H, L->W);
@@ -359,11 +364,11 @@ double vgg_model_forward(vgg_model *m, int n, int train, int *correct) {
             }
             vgg_prof.seconds[VGG_PROF_BN] += vgg_now() - t;
         }
-        layer_time(m, 0, i, tl);
+        layer_time(m, 0, i, tl, gl);
         x = L->out;
     }
     t = vgg_now();
-    const double tc = t;
+    const double tc = t, gc = vgg_prof.seconds[VGG_PROF_GEMM];
     const vgg_layer *last = &m->layers[m->nlayers - 1];
     int S = m->nlayers ? (last->kind == VGG_LAYER_POOL ? last->H * last->W / 4
                                                         : last->H * last->W)
@@ -377,7 +382,7 @@ double vgg_model_forward(vgg_model *m, int n, int train, int *correct) {
     double loss = vgg_softmax_xent(train ? m->dlogits : NULL, correct, NULL,
                                    m->logits, m->labels, n, m->cfg.classes);
     vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
-    layer_time(m, 0, m->nlayers, tc);
+    layer_time(m, 0, m->nlayers, tc, gc);
     return loss;
 }
 
@@ -395,20 +400,20 @@ void vgg_model_backward(vgg_model *m, int n) {
     const vgg_layer *last = &m->layers[m->nlayers - 1];
     int S = last->kind == VGG_LAYER_POOL ? last->H * last->W / 4
                                          : last->H * last->W;
-    const double tc = vgg_now();
+    const double tc = vgg_now(), gc = vgg_prof.seconds[VGG_PROF_GEMM];
     vgg_linear_backward(m->dflat, m->fc_dw, m->fc_db, m->dlogits, m->flat,
                         m->fc_w, n, m->features, m->cfg.classes);
     double t = vgg_now();
     float *g = m->grad_a, *g2 = m->grad_b;
     vgg_flatten_backward(g, m->dflat, last->cout, n, S);
     vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
-    layer_time(m, 1, m->nlayers, tc);
+    layer_time(m, 1, m->nlayers, tc, gc);
     const vgg_dist *d = m->dist && m->dist->start_f32 ? m->dist : NULL;
     if (d) start_sum(d, m->fc_dw, m->fc_db, m->cfg.classes);
     for (int i = m->nlayers - 1; i >= 0; i--) {
         vgg_layer *L = &m->layers[i];
         const int hw = L->H * L->W;
-        const double tl = vgg_now();
+        const double tl = vgg_now(), gl = vgg_prof.seconds[VGG_PROF_GEMM];
         const float *in = i > 0 ? m->layers[i - 1].out : m->input;
         float *tmp;
         if (L->kind == VGG_LAYER_POOL) {
@@ -439,7 +444,7 @@ void vgg_model_backward(vgg_model *m, int n) {
                               L->w, L->cin, L->cout, n, L->H, L->W);
             if (d) start_sum(d, L->dw, L->dbeta, L->cout);
         }
-        layer_time(m, 1, i, tl);
+        layer_time(m, 1, i, tl, gl);
         tmp = g;
         g = g2;
         g2 = tmp;

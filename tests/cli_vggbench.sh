@@ -1,0 +1,82 @@
+#!/bin/bash
+# vggbench: a tiny run (batch 4, one thread) gives one parseable JSON object
+# whose figures agree with each other and with the model (the GEMM FLOPs it
+# counted are the model's, the shares add up, each layer's GEMM time is
+# part of its time and pooling has none); the text report has the per-layer
+# table; bad command lines name the flag and exit 2. Times are not checked:
+# this is not a timed test.
+set -u
+BIN=${VGG_BIN_DIR:?}
+command -v python3 >/dev/null || { echo "no python3: skipped"; exit 77; }
+[ -x "$BIN/vggbench" ] || { echo "no vggbench built"; exit 1; }
+T=$(mktemp -d "${TMPDIR:-/tmp}/cli_vggbench.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+small=(--batch-size 4 --eval-batch-size 3 --steps 2 --warmup 1 --threads 1)
+
+"$BIN/vggbench" --help > "$T/help.txt" || fail "--help exit status"
+grep -q -- "--verbose" "$T/help.txt" || fail "--help does not list --verbose"
+
+"$BIN/vggbench" "${small[@]}" --verbose --json > "$T/b.json" 2> "$T/b.err" ||
+    { cat "$T/b.err"; fail "a small --verbose --json run"; }
+python3 - "$T/b.json" <<'PY' || fail "--json contents"
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["batch_size"] == 4 and o["threads"] == 1 and o["steps"] == 2, o
+assert o["params"] == 14724675, o["params"]
+# The GEMM FLOPs the profile counted in a step are the model's.
+model = o["batch_size"] * o["gflop_per_train_image"]
+assert abs(o["gemm_gflop_per_step"] - model) <= 0.01 * model, (o["gemm_gflop_per_step"], model)
+sh = o["share"]
+assert all(v >= 0 for v in sh.values()), sh
+assert 0.9 < sum(sh.values()) <= 1.0 + 1e-3, sh
+assert abs(o["non_gemm_share"] - (1 - sh["gemm"])) < 2e-4, (o["non_gemm_share"], sh)
+for k in ("fma_peak_gflops", "gemm_of_peak", "train_img_s", "eval_img_s", "step_seconds"):
+    s = o[k]
+    assert 0 < s["min"] <= s["median"] <= s["max"], (k, s)
+assert o["peak_rss_mb"] >= o["workspace_mb"] > 0, o
+L = o["layers"]
+assert len(L) == 19, len(L)  # 13 conv, 5 pool, the classifier
+names = [l["name"] for l in L]
+assert names[0] == "conv 3->64 32x32" and names[-1] == "classifier 512->3", names
+assert sum(n.startswith("conv") for n in names) == 13
+assert sum(n.startswith("maxpool") for n in names) == 5
+step_ms = 1e3 * o["step_seconds"]["max"] * 1.05
+tot = 0.0
+for l in L:
+    for p in ("fwd", "bwd"):
+        ms, g = l[p + "_ms"], l[p + "_gemm_ms"]
+        assert 0 <= g <= ms + 0.002, (l, p)  # printed to a microsecond
+        if l["name"].startswith("conv"):
+            assert g > 0, (l, p)
+        elif l["name"].startswith("maxpool"):
+            assert g == 0, (l, p)
+        tot += ms
+# the layers' time is within a step's (the mean of two steps <= the max)
+assert tot <= step_ms, (tot, step_ms)
+PY
+
+"$BIN/vggbench" "${small[@]}" --verbose > "$T/b.txt" 2>&1 || fail "a small text run"
+grep -q "^training " "$T/b.txt" || fail "no training line"
+grep -q "GEMM FLOPs counted per step" "$T/b.txt" || fail "no GEMM FLOPs line"
+[ "$(grep -cE '^ +[0-9]+ +(conv|maxpool|classifier) ' "$T/b.txt")" = 19 ] ||
+    fail "the per-layer table has not 19 rows"
+grep -qE '^ +1 +conv 64->64 32x32( +[0-9.]+){6} +[0-9]+% +[0-9]+%$' "$T/b.txt" ||
+    fail "layer 1's row lacks its GEMM columns"
+
+# Bad command lines: exit 2, the flag named, nothing on stdout.
+bad() { # expected-text args...
+    local want=$1; shift
+    "$BIN/vggbench" "$@" > "$T/out" 2> "$T/err"
+    local rc=$?
+    [ $rc -eq 2 ] || fail "vggbench $*: exit $rc, expected 2"
+    grep -q -- "$want" "$T/err" || { cat "$T/err"; fail "vggbench $*: no '$want' in the message"; }
+    [ ! -s "$T/out" ] || fail "vggbench $*: wrote to stdout"
+}
+bad "--steps" --steps 0
+bad "--steps" --steps x
+bad "--batch-size" --batch-size -3
+bad "--threads" --threads
+bad "--gemm" --gemm cuda
+bad "--frobnicate" --frobnicate
+echo "cli_vggbench: all passed"
