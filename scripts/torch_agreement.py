@@ -132,12 +132,18 @@ def read_cifar(path, classes, limit=0):
     return raw
 
 
-def normalise(raw):
-    x = raw[:, 1:].reshape(-1, 3, 32, 32).astype(np.float32) / 255.0
+def normalise_images(images):
+    """uint8 images [n][3][32][32] -> the normalised float32 tensor."""
+    x = images.astype(np.float32) / 255.0
     m = np.array(MEAN, np.float32).reshape(1, 3, 1, 1)
     s = np.array(STD, np.float32).reshape(1, 3, 1, 1)
-    return torch.from_numpy((x - m) / s), torch.from_numpy(
-        raw[:, 0].astype(np.int64))
+    return torch.from_numpy((x - m) / s)
+
+
+def normalise(raw):
+    """CIFAR records -> (normalised images, int64 labels)."""
+    return (normalise_images(raw[:, 1:].reshape(-1, 3, 32, 32)),
+            torch.from_numpy(raw[:, 0].astype(np.int64)))
 
 
 def synth_cifar(folder, classes, per_batch, ntest, seed):

@@ -29,7 +29,8 @@ import torch
 import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_agreement import MEAN, STD, VGG, read_cifar  # noqa: E402
+from torch_agreement import (VGG, normalise, normalise_images,  # noqa: E402
+                             read_cifar)
 
 
 def load(folder, classes, limit):
@@ -45,14 +46,6 @@ def load(folder, classes, limit):
         train = train[:limit]
     test = read_cifar(os.path.join(folder, "test_batch.bin"), classes)
     return train, test
-
-
-def to_tensor(raw_images):
-    """uint8 [n][3][32][32] -> normalised float32 tensor."""
-    x = raw_images.astype(np.float32) / 255.0
-    m = np.array(MEAN, np.float32).reshape(1, 3, 1, 1)
-    s = np.array(STD, np.float32).reshape(1, 3, 1, 1)
-    return torch.from_numpy((x - m) / s)
 
 
 def augment(images, rng):
@@ -94,13 +87,14 @@ def main():
     ap.add_argument("--limit-train", type=int, default=0,
                     help="first N training images only (0: all)")
     a = ap.parse_args()
-    for name, v, lo in (("--epochs", a.epochs, 1), ("--classes", a.classes, 2),
-                        ("--threads", a.threads, 1),
-                        ("--batch-size", a.batch_size, 1),
-                        ("--limit-train", a.limit_train, 0)):
-        if v < lo or (name == "--classes" and v > 10):
+    for name, v, lo, hi in (("--epochs", a.epochs, 1, None),
+                            ("--classes", a.classes, 2, 10),
+                            ("--threads", a.threads, 1, None),
+                            ("--batch-size", a.batch_size, 1, None),
+                            ("--limit-train", a.limit_train, 0, None)):
+        if v < lo or (hi is not None and v > hi):
             sys.exit("train_torch: %s %d: expected %s" % (
-                name, v, "2 to 10" if name == "--classes" else ">= %d" % lo))
+                name, v, ">= %d" % lo if hi is None else "%d to %d" % (lo, hi)))
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     rng = np.random.default_rng(a.seed)
@@ -108,8 +102,7 @@ def main():
     train, test = load(a.data, a.classes, a.limit_train)
     timg = train[:, 1:].reshape(-1, 3, 32, 32)
     tlab = torch.from_numpy(train[:, 0].astype(np.int64))
-    xtest = to_tensor(test[:, 1:].reshape(-1, 3, 32, 32))
-    ytest = torch.from_numpy(test[:, 0].astype(np.int64))
+    xtest, ytest = normalise(test)
 
     model = VGG(a.classes)
     crit = nn.CrossEntropyLoss()
@@ -126,7 +119,7 @@ def main():
         loss_sum, correct = 0.0, 0
         for b in range(0, len(order), a.batch_size):
             idx = order[b:b + a.batch_size]
-            x = to_tensor(augment(timg[idx], rng))
+            x = normalise_images(augment(timg[idx], rng))
             y = tlab[idx]
             opt.zero_grad()
             out = model(x)

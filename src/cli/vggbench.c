@@ -591,15 +591,16 @@ int main(int argc, char **argv) {
                 printf("  %2d  %-26s %9.2f %9.2f", i, lab, 1e3 * f, 1e3 * b);
                 if (i < m->nlayers && m->layers[i].kind == VGG_LAYER_CONV) {
                     double cf = conv_flops(&m->layers[i]) * o.batch_size;
-                    double gf = layer_s[2 * nl + i] / o.steps,
-                           gb = layer_s[3 * nl + i] / o.steps;
-                    double bf = cf * (first ? 1 : 2);
+                    const double bf = cf * (first ? 1 : 2);
+                    const double gf = layer_s[2 * nl + i] / o.steps,
+                                 gb = layer_s[3 * nl + i] / o.steps;
+                    const double rf = gf > 0 ? cf / gf / 1e9 : 0.0,
+                                 rb = gb > 0 ? bf / gb / 1e9 : 0.0;
                     printf(" %9.1f %9.1f %9.1f %9.1f", cf / f / 1e9, bf / b / 1e9,
-                           gf > 0 ? cf / gf / 1e9 : 0.0,
-                           gb > 0 ? bf / gb / 1e9 : 0.0);
-                    if (pk.median > 0 && gf > 0 && gb > 0)
-                        printf(" %5.0f%% %5.0f%%", 100 * cf / gf / 1e9 / pk.median,
-                               100 * bf / gb / 1e9 / pk.median);
+                           rf, rb);
+                    if (pk.median > 0 && rf > 0 && rb > 0)
+                        printf(" %5.0f%% %5.0f%%", 100 * rf / pk.median,
+                               100 * rb / pk.median);
                     first = 0;
                 }
                 printf("\n");
