@@ -76,4 +76,27 @@ for line in open("pred.txt"):
     assert len(p) == 2 and p[0] >= p[1] and 0 <= sum(p) <= 1.0001, line'
 "$B/vggeval" m.bin text.png 2>err.txt && fail "text file accepted as PNG"
 grep -q 'text.png' err.txt || fail "bad image named"
+
+# VGG_GEMM=check: one line a GEMM call, every ratio within float32 rounding,
+# and the run itself unchanged (it goes on with our result). Only with our
+# kernels (an AVX-512 CPU); elsewhere nothing is checked.
+C=(--arch "8 M 16 M" --data syn --batch-size 16 --eval-batch-size 10 \
+   --threads 2 --epochs 1 --seed 3)
+"$B/vggtrain" "${C[@]}" --out plain.bin >plain.txt
+VGG_GEMM=check "$B/vggtrain" "${C[@]}" --out checked.bin >checked.txt 2>check.txt
+if grep -q 'gemm avx512' checked.txt; then
+  python3 - <<'PY' || fail "VGG_GEMM=check"
+import re
+lines = open("check.txt").read().split("\n")
+rows = [l.split() for l in lines if l.startswith("gemm-check ")]
+assert len(rows) > 20, len(rows)
+worst = max(float(r[6]) for r in rows)
+assert worst < 1000, worst
+print("VGG_GEMM=check: %d calls, worst %.3g of the rounding bound" % (len(rows), worst))
+strip = lambda f: [re.sub(r"time .*", "", l) for l in open(f) if l.startswith("epoch")]
+assert strip("plain.txt") == strip("checked.txt"), (strip("plain.txt"), strip("checked.txt"))
+PY
+  python3 "$S/scripts/ckpt_diff.py" plain.bin checked.bin | tail -1 |
+    grep -q '(all equal)' || fail "VGG_GEMM=check changed the checkpoint's tensors"
+fi
 echo "1 passed, 0 failed"

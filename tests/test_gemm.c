@@ -427,6 +427,69 @@ static void test_im2col_implicit(void **state) {
     assert_true(worst <= 1.0);
 }
 
+/* vgg_gemm_check (VGG_GEMM=check's measure): a result computed in double
+ * and rounded scores well under the bound, each transpose case and beta
+ * 0 and 1; one element off by 1e-3 of its magnitude (of 2^-24 times a
+ * sum of about 40 here: about 1e3 of the bound) scores over 100; a
+ * missing term, more still; a NaN is infinite. */
+static void test_check_measure(void **state) {
+    (void)state;
+    enum { M = 37, N = 53, K = 300 };
+    float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
+    float *C0 = malloc(sizeof(float) * M * N), *C = malloc(sizeof(float) * M * N);
+    assert_non_null(A);
+    assert_non_null(B);
+    assert_non_null(C0);
+    assert_non_null(C);
+    vgg_rng r;
+    vgg_rng_seed(&r, 11, 3);
+    tu_fill_uniform(A, (size_t)M * K, -1.0f, 1.0f, &r);
+    tu_fill_uniform(B, (size_t)K * N, -1.0f, 1.0f, &r);
+    tu_fill_uniform(C0, (size_t)M * N, -1.0f, 1.0f, &r);
+    for (int t = 0; t < 8; t++) {
+        const int ta = t & 1, tb = (t >> 1) & 1;
+        const float beta = (t >> 2) ? 1.0f : 0.0f, alpha = 0.5f;
+        /* A stored M x K (ta 0) or K x M (ta 1), the same memory */
+        const int lda = ta ? M : K, ldb = tb ? K : N;
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) {
+                double acc = 0.0;
+                for (int k = 0; k < K; k++)
+                    acc += (double)(ta ? A[k * lda + i] : A[i * lda + k]) *
+                           (tb ? B[j * ldb + k] : B[k * ldb + j]);
+                C[i * N + j] = (float)(alpha * acc + beta * C0[i * N + j]);
+            }
+        double good = vgg_gemm_check(ta, tb, M, N, K, alpha, A, lda, B, ldb,
+                                     beta, beta != 0.0f ? C0 : NULL, C, N);
+        assert_true(good < 16.0);
+        const float keep = C[5 * N + 7];
+        C[5 * N + 7] = keep + 1e-3f * fabsf(keep) + 1e-3f;
+        double bad = vgg_gemm_check(ta, tb, M, N, K, alpha, A, lda, B, ldb,
+                                    beta, beta != 0.0f ? C0 : NULL, C, N);
+        assert_true(bad > 100.0);
+        /* the product's last term left out of one element */
+        C[5 * N + 7] = keep - (float)(alpha * (ta ? A[(K - 1) * lda + 5]
+                                                  : A[5 * lda + K - 1]) *
+                                      (tb ? B[7 * ldb + K - 1]
+                                          : B[(K - 1) * ldb + 7]));
+        double term = vgg_gemm_check(ta, tb, M, N, K, alpha, A, lda, B, ldb,
+                                     beta, beta != 0.0f ? C0 : NULL, C, N);
+        assert_true(term > 1e4);
+        C[5 * N + 7] = NAN;
+        assert_true(isinf(vgg_gemm_check(ta, tb, M, N, K, alpha, A, lda, B,
+                                         ldb, beta, beta != 0.0f ? C0 : NULL,
+                                         C, N)));
+        if (t == 0)
+            print_message("  check measure: exact result %.2f, one element "
+                          "off by 1e-3: %.3g, one term missing: %.3g\n",
+                          good, bad, term);
+    }
+    free(A);
+    free(B);
+    free(C0);
+    free(C);
+}
+
 /* The FMA peak probe the benchmarks divide by: it runs, reports the vector
  * width the CPU has, and gives 0 for no time at all. (Its value is a
  * speed, which no test here asserts.) */
@@ -462,6 +525,7 @@ int main(void) {
         cmocka_unit_test(test_edges_real_blocking),
         cmocka_unit_test(test_vgg_shapes),
         cmocka_unit_test(test_im2col_implicit),
+        cmocka_unit_test(test_check_measure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

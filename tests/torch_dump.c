@@ -14,7 +14,6 @@
  *                                    after BN + ReLU, M entries after pool)
  *   grad.<name> (the parameter's shape)   state.<name> (running mean/var)
  * Exit status 0, or 1 with a message. */
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,76 +24,7 @@
 #include "vgg/gemm.h"
 #include "vgg/model.h"
 
-typedef struct out_tensor {
-    char name[80];
-    int ndim;
-    int64_t shape[4];
-    float *data; /* owned */
-    size_t n;
-} out_tensor;
-
-static out_tensor outs[2 * VGG_MAX_TENSORS + VGG_MAX_LAYERS + 8];
-static int nouts;
-
-static float *add(const char *name, int ndim, const int64_t *shape) {
-    out_tensor *t = &outs[nouts++];
-    snprintf(t->name, sizeof t->name, "%s", name);
-    t->ndim = ndim;
-    t->n = 1;
-    for (int i = 0; i < ndim; i++) {
-        t->shape[i] = shape[i];
-        t->n *= (size_t)shape[i];
-    }
-    t->data = malloc(t->n * sizeof(float));
-    if (!t->data) {
-        fprintf(stderr, "torch_dump: out of memory\n");
-        exit(1);
-    }
-    return t->data;
-}
-
-/* [C][N][S] (the network's layout) to [N][C][S] (PyTorch's). */
-static void cnhw_to_nchw(float *dst, const float *src, int C, int N, int S) {
-    for (int c = 0; c < C; c++)
-        for (int n = 0; n < N; n++)
-            memcpy(dst + ((size_t)n * C + c) * S, src + ((size_t)c * N + n) * S,
-                   sizeof(float) * (size_t)S);
-}
-
-static int write_safetensors(const char *path) {
-    json_t *root = json_object();
-    size_t off = 0;
-    for (int i = 0; i < nouts; i++) {
-        json_t *shape = json_array();
-        for (int d = 0; d < outs[i].ndim; d++)
-            json_array_append_new(shape, json_integer(outs[i].shape[d]));
-        json_object_set_new(
-            root, outs[i].name,
-            json_pack("{s:s, s:o, s:[I,I]}", "dtype", "F32", "shape", shape,
-                      "data_offsets", (json_int_t)off,
-                      (json_int_t)(off + 4 * outs[i].n)));
-        off += 4 * outs[i].n;
-    }
-    char *h = json_dumps(root, JSON_COMPACT);
-    json_decref(root);
-    size_t hl = strlen(h), padded = (hl + 7) & ~(size_t)7;
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        perror(path);
-        free(h);
-        return -1;
-    }
-    uint8_t len8[8];
-    for (int i = 0; i < 8; i++) len8[i] = (uint8_t)((uint64_t)padded >> (8 * i));
-    int bad = fwrite(len8, 1, 8, f) != 8 || fwrite(h, 1, hl, f) != hl;
-    for (size_t i = hl; i < padded && !bad; i++) bad = fputc(' ', f) == EOF;
-    for (int i = 0; i < nouts && !bad; i++)
-        bad = fwrite(outs[i].data, 4, outs[i].n, f) != outs[i].n;
-    bad |= fclose(f) != 0;
-    free(h);
-    if (bad) fprintf(stderr, "torch_dump: %s: write failed\n", path);
-    return bad ? -1 : 0;
-}
+#include "st_out.h"
 
 int main(int argc, char **argv) {
     if (argc < 5 || argc > 6 ||
@@ -134,16 +64,16 @@ int main(int argc, char **argv) {
     vgg_augment_batch(m->input, m->labels, &ds, idx, N, NULL);
 
     int64_t s4[4] = {N, 3, 32, 32};
-    cnhw_to_nchw(add("input", 4, s4), m->input, 3, N, 32 * 32);
+    st_cnhw_to_nchw(st_add("input", 4, s4), m->input, 3, N, 32 * 32);
     int correct = 0;
     double loss = vgg_model_forward(m, N, train, &correct);
     if (train) {
         vgg_model_zero_grad(m);
         vgg_model_backward(m, N);
     }
-    add("loss", 0, NULL)[0] = (float)(loss / N);
+    st_add("loss", 0, NULL)[0] = (float)(loss / N);
     int64_t s2[2] = {N, K};
-    memcpy(add("logits", 2, s2), m->logits, sizeof(float) * (size_t)N * K);
+    memcpy(st_add("logits", 2, s2), m->logits, sizeof(float) * (size_t)N * K);
     if (train) {
         for (int i = 0; i < m->nlayers; i++) {
             const vgg_layer *L = &m->layers[i];
@@ -151,26 +81,26 @@ int main(int argc, char **argv) {
             int64_t s[4] = {N, L->cout, side, side};
             char name[64];
             snprintf(name, sizeof name, "layers.%d.out", i);
-            cnhw_to_nchw(add(name, 4, s), L->out, L->cout, N, side * side);
+            st_cnhw_to_nchw(st_add(name, 4, s), L->out, L->cout, N,
+                            side * side);
         }
         for (int i = 0; i < m->ntensors; i++) {
             const vgg_tensor *t = &m->tensors[i];
             char name[80];
             if (t->kind == VGG_TENSOR_PARAM) {
                 snprintf(name, sizeof name, "grad.%s", t->name);
-                memcpy(add(name, t->ndim, t->shape), m->grads + t->offset,
+                memcpy(st_add(name, t->ndim, t->shape), m->grads + t->offset,
                        sizeof(float) * t->numel);
             } else if (t->kind == VGG_TENSOR_BUFFER) {
                 snprintf(name, sizeof name, "state.%s", t->name);
-                memcpy(add(name, t->ndim, t->shape), m->state + t->offset,
+                memcpy(st_add(name, t->ndim, t->shape), m->state + t->offset,
                        sizeof(float) * t->numel);
             }
         }
     }
-    int rc = write_safetensors(out) ? 1 : 0;
+    int rc = st_write(out) ? 1 : 0;
     printf("torch_dump: %s: %d images, %s, loss %.6f, %d correct\n", out, N,
            argv[4], loss / N, correct);
-    for (int i = 0; i < nouts; i++) free(outs[i].data);
     free(idx);
     vgg_model_free(m);
     vgg_dataset_free(&ds);

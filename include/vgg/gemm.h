@@ -25,6 +25,19 @@ void vgg_gemm_openblas(int transa, int transb, int M, int N, int K,
                        float alpha, const float *A, int lda, const float *B,
                        int ldb, float beta, float *C, int ldc);
 
+/* How far C, a float32 result of the call with these arguments (C0: C
+ * before it, NULL when beta is 0), is from OpenBLAS's: the largest, over
+ * C's elements, of |C - OpenBLAS| / (2^-24 * (|alpha| |op(A)| |op(B)| +
+ * |beta C0|)) at that element, the error bound of a float32 dot product
+ * without its depth factor. Two correct GEMMs that sum in different orders
+ * give at most a few times the number of depth blocks (tens); a wrong
+ * element, 1e5 or more. NaN counts as infinite. VGG_GEMM=check prints it
+ * for every call (src/kernels/gemm.c). */
+double vgg_gemm_check(int transa, int transb, int M, int N, int K,
+                      float alpha, const float *A, int lda, const float *B,
+                      int ldb, float beta, const float *C0, const float *C,
+                      int ldc);
+
 /* The im2col matrix of a 3x3, pad-1, stride-1 convolution's input
  * x[C][N][H][W] (CNHW): col[c*9 + 3*ky + kx][(n*H + y)*W + x] =
  * x[c][n][y+ky-1][x+kx-1], or 0 where that falls outside the image. */

@@ -2,12 +2,25 @@
  * otherwise. The choice is made once, at first use (or by
  * vgg_gemm_select); the environment variable VGG_GEMM=openblas|avx512
  * overrides the automatic choice (an unavailable request falls back to
- * OpenBLAS). */
+ * OpenBLAS).
+ *
+ * VGG_GEMM=check (a diagnostic, several times slower): the automatic
+ * choice, and every call's result also recomputed by OpenBLAS (with the
+ * im2col matrix formed) and compared element by element with the error
+ * bound of a float32 dot product: for each C element, |ours - OpenBLAS|
+ * divided by eps * (|alpha| |op(A)| |op(B)| + |beta C|) at that element
+ * (eps = 2^-24), whose largest value over C is written to stderr, one line
+ * a call: "gemm-check M N K transa transb ratio". Two correct float32
+ * GEMMs give ratios of at most a few times the depth's block count (their
+ * sums differ only in order); a wrong element gives 1e5 or more. The
+ * computation goes on with our result, so a run takes the path it takes
+ * without the check. */
 #include "vgg/gemm.h"
 #include "vgg/nn.h"
 #include "vgg/profile.h"
 
 #include <cblas.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +42,82 @@ const char *vgg_openblas_corename(void) {
 
 static vgg_gemm_impl current = VGG_GEMM_AUTO; /* AUTO: not chosen yet */
 static int nthreads = 1;
+static int checking = -1; /* VGG_GEMM=check; -1: not read yet */
+
+static int check_on(void) {
+    if (checking < 0) {
+        const char *env = getenv("VGG_GEMM");
+        checking = env && strcmp(env, "check") == 0;
+    }
+    return checking;
+}
+
+static float *check_alloc(size_t n) {
+    float *p = malloc(sizeof(float) * (n ? n : 1));
+    if (!p) {
+        fprintf(stderr, "VGG_GEMM=check: cannot allocate %.1f MB\n",
+                (double)n * sizeof(float) / 1e6);
+        abort();
+    }
+    return p;
+}
+
+static float *fabs_copy(const float *x, size_t n) {
+    float *y = check_alloc(n);
+    for (size_t i = 0; i < n; i++) y[i] = fabsf(x[i]);
+    return y;
+}
+
+double vgg_gemm_check(int transa, int transb, int M, int N, int K,
+                      float alpha, const float *A, int lda, const float *B,
+                      int ldb, float beta, const float *C0, const float *C,
+                      int ldc) {
+    const size_t na = transa ? (size_t)K * lda : (size_t)M * lda;
+    const size_t nb = transb ? (size_t)N * ldb : (size_t)K * ldb;
+    float *ref = check_alloc((size_t)M * N), *bound = check_alloc((size_t)M * N);
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            float c0 = C0 ? C0[(size_t)i * ldc + j] : 0.0f;
+            ref[(size_t)i * N + j] = c0;
+            bound[(size_t)i * N + j] = fabsf(beta * c0);
+        }
+    vgg_gemm_openblas(transa, transb, M, N, K, alpha, A, lda, B, ldb,
+                      C0 ? beta : 0.0f, ref, N);
+    float *aa = fabs_copy(A, na), *ab = fabs_copy(B, nb);
+    vgg_gemm_openblas(transa, transb, M, N, K, fabsf(alpha), aa, lda, ab, ldb,
+                      1.0f, bound, N);
+    double worst = 0.0;
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double d = fabs((double)C[(size_t)i * ldc + j] - ref[(size_t)i * N + j]);
+            double b = bound[(size_t)i * N + j] * 0x1p-24;
+            double r = d == 0.0 ? 0.0 : b > 0.0 ? d / b : INFINITY;
+            if (!(r <= worst)) worst = r == r ? r : INFINITY; /* NaN: inf */
+        }
+    free(ref);
+    free(bound);
+    free(aa);
+    free(ab);
+    return worst;
+}
+
+/* VGG_GEMM=check's line for one call. */
+static void check_result(int transa, int transb, int M, int N, int K,
+                         float alpha, const float *A, int lda, const float *B,
+                         int ldb, float beta, const float *C0, const float *C,
+                         int ldc) {
+    double r = vgg_gemm_check(transa, transb, M, N, K, alpha, A, lda, B, ldb,
+                              beta, C0, C, ldc);
+    fprintf(stderr, "gemm-check %d %d %d %d %d %.3g\n", M, N, K, transa,
+            transb, r);
+}
+
+/* C's M x N elements (row stride ldc), copied, for the check's beta term. */
+static float *copy_c(int M, int N, const float *C, int ldc) {
+    float *c0 = check_alloc((size_t)M * ldc);
+    memcpy(c0, C, sizeof(float) * ((size_t)(M - 1) * ldc + N));
+    return c0;
+}
 
 void vgg_gemm_openblas(int transa, int transb, int M, int N, int K,
                        float alpha, const float *A, int lda, const float *B,
@@ -41,6 +130,7 @@ void vgg_gemm_openblas(int transa, int transb, int M, int N, int K,
 vgg_gemm_impl vgg_gemm_select(vgg_gemm_impl impl) {
     if (impl == VGG_GEMM_AUTO) {
         const char *env = getenv("VGG_GEMM");
+        check_on();
         if (env && strcmp(env, "openblas") == 0)
             impl = VGG_GEMM_OPENBLAS;
         else if (env && strcmp(env, "avx512") == 0)
@@ -75,6 +165,7 @@ void vgg_gemm(int transa, int transb, int M, int N, int K, float alpha,
 #ifdef _OPENMP
     nested = omp_in_parallel();
 #endif
+    float *c0 = check_on() && beta != 0.0f ? copy_c(M, N, C, ldc) : NULL;
     if (current_impl() == VGG_GEMM_AVX512 && !nested)
         done = vgg_gemm_avx512(transa, transb, M, N, K, alpha, A, lda, B, ldb,
                                beta, C, ldc, nthreads) == 0;
@@ -82,6 +173,10 @@ void vgg_gemm(int transa, int transb, int M, int N, int K, float alpha,
         vgg_gemm_openblas(transa, transb, M, N, K, alpha, A, lda, B, ldb, beta,
                           C, ldc);
     vgg_prof.seconds[VGG_PROF_GEMM] += vgg_now() - t;
+    if (check_on() && done)
+        check_result(transa, transb, M, N, K, alpha, A, lda, B, ldb, beta, c0,
+                     C, ldc);
+    free(c0);
     vgg_prof.gemm_flops += 2.0 * M * N * K;
 }
 
@@ -99,14 +194,30 @@ void vgg_gemm_im2col(int transb, int M, float alpha, const float *A, int lda,
     nested = omp_in_parallel();
 #endif
     if (current_impl() == VGG_GEMM_AVX512 && !nested) {
+        const int ncols = transb ? rows : (int)npix;
+        float *c0 = check_on() && beta != 0.0f ? copy_c(M, ncols, C, ldc)
+                                               : NULL;
         double t = vgg_now();
         int rc = vgg_gemm_avx512_im2col(transb, M, alpha, A, lda, src, beta, C,
                                         ldc, nthreads);
         vgg_prof.seconds[VGG_PROF_GEMM] += vgg_now() - t;
         if (rc == 0) {
             vgg_prof.gemm_flops += 2.0 * M * rows * (double)npix;
+            if (check_on()) {
+                float *cm = check_alloc((size_t)rows * npix);
+                vgg_im2col(cm, src->x, src->C, src->N, src->H, src->W);
+                if (transb)
+                    check_result(0, 1, M, rows, (int)npix, alpha, A, lda, cm,
+                                 (int)npix, beta, c0, C, ldc);
+                else
+                    check_result(0, 0, M, (int)npix, rows, alpha, A, lda, cm,
+                                 (int)npix, beta, c0, C, ldc);
+                free(cm);
+            }
+            free(c0);
             return;
         }
+        free(c0);
     }
     /* The explicit path: form col, then an ordinary GEMM; in a buffer of
      * the library's when the caller gave none, held under own_lock. */

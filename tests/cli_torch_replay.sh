@@ -1,0 +1,56 @@
+#!/bin/bash
+# scripts/torch_replay.py: PyTorch takes a vggtrain training's first steps
+# from the same initial weights on the same batches (tests/torch_replay
+# writes them) and its losses agree with C's; the check fails under a limit
+# tighter than float32 rounding. Skipped (77) when /usr/bin/python3
+# cannot import torch and numpy.
+set -u
+BIN=${VGG_BIN_DIR:?}
+SRC=${VGG_SOURCE_DIR:?}
+PY=${VGG_TORCH_PYTHON:-/usr/bin/python3}
+if ! "$PY" -c 'import torch, numpy' 2>/dev/null; then
+    echo "$PY cannot import torch and numpy (apt-get install python3-torch): skipped"
+    exit 77
+fi
+[ -x "$BIN/tests/torch_replay" ] || { echo "no $BIN/tests/torch_replay"; exit 1; }
+T=$(mktemp -d "${TMPDIR:-/tmp}/cli_torch_replay.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+python3 "$SRC/tests/synth_cifar.py" "$T/data" 3 20 30 || fail "synthetic data"
+# Step 1 is the initial weights on the first batch: the same sums but for
+# their order; step 2 follows one update (gradient, weight decay).
+nice -n 10 "$PY" "$SRC/scripts/torch_replay.py" --bin "$BIN" --data "$T/data" \
+    --steps 3 --batch-size 16 --threads 1 --check-steps 2 --limit 1e-3 \
+    > "$T/log" 2>&1 || { cat "$T/log"; fail "replay disagrees"; }
+cat "$T/log"
+grep -q "^PASS: C and PyTorch losses within 0.001 over the first 2 steps" \
+    "$T/log" || fail "no PASS line"
+step1=$(awk '$1 == 1 && NF == 4 { print $4 }' "$T/log")
+python3 -c "import sys; sys.exit(not float('$step1') < 1e-5)" ||
+    fail "step 1 relative difference $step1, expected under 1e-5"
+
+# A limit no float32 sum meets: the check must fail, naming the step.
+nice -n 10 "$PY" "$SRC/scripts/torch_replay.py" --bin "$BIN" --data "$T/data" \
+    --steps 1 --batch-size 16 --threads 1 --check-steps 1 --limit 1e-12 \
+    > "$T/log1" 2>&1 && { cat "$T/log1"; fail "a 1e-12 limit passed"; }
+grep -q "<- over 1e-12" "$T/log1" && grep -q "^FAIL: C and PyTorch" "$T/log1" ||
+    { cat "$T/log1"; fail "the failing step not named"; }
+
+# The same seed gives the same file; another seed another start.
+"$BIN/tests/torch_replay" "$T/data" 3 1 1 16 "$T/a" 1 > /dev/null &&
+    "$BIN/tests/torch_replay" "$T/data" 3 1 1 16 "$T/b" 1 > /dev/null &&
+    "$BIN/tests/torch_replay" "$T/data" 3 2 1 16 "$T/c" 1 > /dev/null ||
+    fail "torch_replay runs"
+cmp -s "$T/a" "$T/b" || fail "one seed, two files"
+cmp -s "$T/a" "$T/c" && fail "two seeds, one file"
+
+# Bad arguments: exit 2 naming the argument; too many steps: exit 1.
+"$BIN/tests/torch_replay" "$T/data" 3 1 0 16 "$T/d" > "$T/out" 2>&1
+[ $? = 2 ] && grep -q "STEPS 0: expected an integer 1 to" "$T/out" ||
+    fail "STEPS 0 accepted or not named"
+"$BIN/tests/torch_replay" "$T/data" 3 1 50 16 "$T/d" > "$T/out" 2>&1
+[ $? = 1 ] && grep -q "50 steps of 16 images: the training split has only 100" \
+    "$T/out" || fail "too many steps accepted or not named"
+[ -e "$T/d" ] && fail "a file written after an error"
+echo "cli_torch_replay: all passed"

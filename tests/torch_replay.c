@@ -1,0 +1,139 @@
+/* torch_replay: the C side of scripts/torch_replay.py (not a CTest test).
+ *
+ *   torch_replay DATA_DIR CLASSES SEED STEPS BATCH OUT [THREADS]
+ *
+ * Starts a training as vggtrain --classes CLASSES --seed SEED --batch-size
+ * BATCH does (the same initialisation from the seed, the same shuffle and
+ * augmentation draws, the recipe's SGD: lr 0.01, momentum 0.9, weight decay
+ * 5e-4) on the training split of DATA_DIR, runs its first STEPS batches
+ * and writes OUT, a safetensors file (float32, PyTorch's layouts and
+ * names):
+ *   init.<name>          every parameter and running statistic before the
+ *                        first step
+ *   input [STEPS,B,3,32,32], labels [STEPS,B]   each batch as trained on
+ *                        (augmented, normalised; labels as floats)
+ *   loss [STEPS]         each batch's mean loss, before its update
+ *   final.<name>         the parameters after the last step
+ * so that PyTorch can take the same steps from the same weights on the
+ * same batches and compare. Exit status 0, 1 with a message, 2 usage. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vgg/cifar.h"
+#include "vgg/gemm.h"
+#include "vgg/model.h"
+#include "vgg/rng.h"
+#include "vgg/train.h"
+
+#include "st_out.h"
+
+typedef struct replay {
+    vgg_model *m;
+    int steps, batch;
+    float *input, *labels, *loss; /* st_add'ed storage */
+    double loss_before;
+} replay;
+
+static int on_batch(void *user, int b, int nb, const vgg_epoch_stats *s) {
+    (void)nb;
+    replay *r = user;
+    const int B = r->batch, i = b - 1;
+    /* m->input and m->labels still hold batch b (the update does not touch
+     * them) */
+    st_cnhw_to_nchw(r->input + (size_t)i * B * 3 * 1024, r->m->input, 3, B,
+                    1024);
+    for (int j = 0; j < B; j++)
+        r->labels[(size_t)i * B + j] = (float)r->m->labels[j];
+    r->loss[i] = (float)((s->loss_sum - r->loss_before) / B);
+    r->loss_before = s->loss_sum;
+    return b >= r->steps;
+}
+
+static void add_tensors(const vgg_model *m, const char *prefix, int buffers) {
+    for (int i = 0; i < m->ntensors; i++) {
+        const vgg_tensor *t = &m->tensors[i];
+        const float *src = t->kind == VGG_TENSOR_PARAM ? m->params
+                         : t->kind == VGG_TENSOR_BUFFER && buffers ? m->state
+                                                                   : NULL;
+        if (!src) continue;
+        char name[96];
+        snprintf(name, sizeof name, "%s.%s", prefix, t->name);
+        memcpy(st_add(name, t->ndim, t->shape), src + t->offset,
+               sizeof(float) * t->numel);
+    }
+}
+
+static int arg_int(const char *what, const char *s, int lo, int hi) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*s == 0 || *end || v < lo || v > hi) {
+        fprintf(stderr, "torch_replay: %s %s: expected an integer %d to %d\n",
+                what, s, lo, hi);
+        exit(2);
+    }
+    return (int)v;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 7 || argc > 8) {
+        fprintf(stderr, "usage: torch_replay DATA_DIR CLASSES SEED STEPS "
+                        "BATCH OUT [THREADS]\n");
+        return 2;
+    }
+    const char *dir = argv[1], *out = argv[6];
+    const int classes = arg_int("CLASSES", argv[2], 2, 10);
+    const int seed = arg_int("SEED", argv[3], 0, 2147483647);
+    const int steps = arg_int("STEPS", argv[4], 1, 10000);
+    const int B = arg_int("BATCH", argv[5], 1, 1024);
+    vgg_set_threads(argc == 8 ? arg_int("THREADS", argv[7], 1, 256) : 1);
+
+    vgg_error err = {0};
+    vgg_dataset train, test;
+    vgg_cifar_options copt = {dir, classes, 0, 0};
+    if (vgg_cifar_load(&train, &test, &copt, &err)) {
+        fprintf(stderr, "torch_replay: %s\n", err.msg);
+        return 1;
+    }
+    if ((long)steps * B > train.n) {
+        fprintf(stderr, "torch_replay: %d steps of %d images: the training "
+                        "split has only %d\n", steps, B, train.n);
+        return 1;
+    }
+    vgg_config cfg = vgg_config_vgg16(train.num_classes);
+    vgg_model *m = NULL;
+    if (vgg_model_create(&m, &cfg, B, &err)) {
+        fprintf(stderr, "torch_replay: %s\n", err.msg);
+        return 1;
+    }
+    /* as vggtrain: one generator, initialisation first, then the epoch's
+     * shuffle and draws */
+    vgg_rng rng;
+    vgg_rng_seed(&rng, (uint64_t)seed, 0);
+    vgg_model_init(m, &rng);
+    add_tensors(m, "init", 1);
+
+    replay r = {m, steps, B, NULL, NULL, NULL, 0.0};
+    int64_t si[5] = {steps, B, 3, 32, 32}, sl[2] = {steps, B}, s1[1] = {steps};
+    r.input = st_add("input", 5, si);
+    r.labels = st_add("labels", 2, sl);
+    r.loss = st_add("loss", 1, s1);
+    const vgg_sgd opt = {0.01f, 0.9f, 5e-4f};
+    vgg_epoch_stats stats;
+    vgg_status st =
+        vgg_train_epoch(m, &train, B, &opt, &rng, &stats, on_batch, &r, &err);
+    if (st != VGG_OK && st != VGG_ERR_INTERRUPTED) {
+        fprintf(stderr, "torch_replay: %s\n", err.msg);
+        return 1;
+    }
+    add_tensors(m, "final", 0);
+    const double last = r.loss[steps - 1];
+    int rc = st_write(out) ? 1 : 0;
+    if (!rc)
+        printf("torch_replay: %s: seed %d, %d steps of %d images, last loss "
+               "%.6f\n", out, seed, steps, B, last);
+    vgg_model_free(m);
+    vgg_dataset_free(&train);
+    vgg_dataset_free(&test);
+    return rc;
+}
