@@ -98,12 +98,16 @@ int main(int argc, char **argv) {
     if ((long)steps * B > train.n) {
         fprintf(stderr, "torch_replay: %d steps of %d images: the training "
                         "split has only %d\n", steps, B, train.n);
+        vgg_dataset_free(&train);
+        vgg_dataset_free(&test);
         return 1;
     }
     vgg_config cfg = vgg_config_vgg16(train.num_classes);
     vgg_model *m = NULL;
     if (vgg_model_create(&m, &cfg, B, &err)) {
         fprintf(stderr, "torch_replay: %s\n", err.msg);
+        vgg_dataset_free(&train);
+        vgg_dataset_free(&test);
         return 1;
     }
     /* as vggtrain: one generator, initialisation first, then the epoch's
@@ -124,6 +128,10 @@ int main(int argc, char **argv) {
         vgg_train_epoch(m, &train, B, &opt, &rng, &stats, on_batch, &r, &err);
     if (st != VGG_OK && st != VGG_ERR_INTERRUPTED) {
         fprintf(stderr, "torch_replay: %s\n", err.msg);
+        st_write("/dev/null"); /* frees the tensors */
+        vgg_model_free(m);
+        vgg_dataset_free(&train);
+        vgg_dataset_free(&test);
         return 1;
     }
     add_tensors(m, "final", 0);
