@@ -36,6 +36,44 @@ PY
 grep -q '^epoch 2/2' q.txt || fail "--quiet prints the final result"
 python3 -c 'import json; r=[json.loads(l) for l in open("run.jsonl")]; assert len(r)==2 and r[1]["epoch"]==2, r'
 
+# --batch-log: a row per batch, whose means are the epoch's (--log); JSON
+# Lines by the name; a resumed run adds its own epochs only; a foreign CSV
+# is refused, named, and left as it was.
+"$B/vggtrain" "${A[@]}" --epochs 2 --log e.csv --batch-log b.csv --out bl.bin >/dev/null
+"$B/vggtrain" "${A[@]}" --epochs 1 --batch-log b.jsonl --out bj.bin >/dev/null
+"$B/vggtrain" "${A[@]}" --epochs 1 --batch-log r.csv --out r.bin >/dev/null
+"$B/vggtrain" --resume r.bin --epochs 2 --data syn --threads 1 --batch-log r.csv >/dev/null
+python3 - <<'PY' || fail "--batch-log rows"
+import csv, json
+ep = list(csv.DictReader(open("e.csv")))
+rows = list(csv.DictReader(open("b.csv")))
+assert list(rows[0]) == ["epoch", "batch", "lr", "loss", "acc", "seconds"], list(rows[0])
+# 60 training images (labels 0-2 of 4 x 16 x 5), batches of 16: 16 16 16 12
+size = [16, 16, 16, 12]
+assert [(int(r["epoch"]), int(r["batch"])) for r in rows] == \
+    [(e, b) for e in (1, 2) for b in range(1, 5)], rows
+for e in (1, 2):
+    mine = [r for r in rows if int(r["epoch"]) == e]
+    loss = sum(float(r["loss"]) * n for r, n in zip(mine, size)) / 60
+    acc = sum(float(r["acc"]) * n for r, n in zip(mine, size)) / 60
+    assert abs(loss - float(ep[e - 1]["train_loss"])) < 1e-4, (e, loss, ep[e - 1])
+    assert abs(acc - float(ep[e - 1]["train_acc"])) < 1e-4, (e, acc, ep[e - 1])
+    assert all(float(r["lr"]) == float(ep[e - 1]["lr"]) for r in mine)
+    assert all(float(r["seconds"]) > 0 for r in mine)
+j = [json.loads(l) for l in open("b.jsonl")]
+assert len(j) == 4 and list(j[0]) == ["epoch", "batch", "lr", "loss", "acc", "seconds"], j[0]
+r = list(csv.DictReader(open("r.csv")))
+assert [(int(x["epoch"]), int(x["batch"])) for x in r] == \
+    [(e, b) for e in (1, 2) for b in range(1, 5)], r
+print("--batch-log: rows agree with --log")
+PY
+printf 'a,b\n1,2\n' > other.csv
+"$B/vggtrain" "${A[@]}" --epochs 1 --batch-log other.csv --out o.bin 2>err.txt &&
+  fail "--batch-log appended to a foreign CSV"
+grep -q 'other.csv: not a vggtrain batch log' err.txt && grep -q -- '--batch-log' err.txt ||
+  fail "foreign --batch-log file not named: $(cat err.txt)"
+[ "$(cat other.csv)" = "$(printf 'a,b\n1,2')" ] || fail "foreign CSV changed"
+
 # Classes by name: labels remapped, names into the checkpoint, and vggeval
 # scores the same classes.
 "$B/vggtrain" "${A[@]}" --epochs 1 --class-names bird,airplane --out named.bin >named.txt

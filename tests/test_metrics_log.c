@@ -1,5 +1,5 @@
-/* The per-epoch log: rows appended, parsed back (CSV by hand, JSON Lines
- * with jansson), write errors reported. */
+/* The per-epoch and per-batch logs: rows appended, parsed back (CSV by
+ * hand, JSON Lines with jansson), write errors reported. */
 #include <jansson.h>
 #include <math.h>
 #include <setjmp.h>
@@ -175,6 +175,82 @@ static void test_errors(void **state) {
     fclose(f);
 }
 
+/* The batch log: one epoch's rows in one append, header once, values kept
+ * (a NaN loss written empty / null); the two logs refuse each other's
+ * CSV; a full disk is reported. */
+static void test_batches(void **state) {
+    (void)state;
+    vgg_error err = {0};
+    vgg_batch_record r[3];
+    for (int i = 0; i < 3; i++)
+        r[i] = (vgg_batch_record){2, i + 1, 0.05f, 1.5f - 0.25f * i,
+                                  0.125f * (i + 1), 0.75f + i};
+    const char *path = tmp("batches.csv");
+    assert_int_equal(vgg_metrics_append_batches(path, r, 3, &err), VGG_OK);
+    r[0].epoch = r[1].epoch = r[2].epoch = 3;
+    r[1].loss = NAN;
+    assert_int_equal(vgg_metrics_append_batches(path, r, 2, &err), VGG_OK);
+    assert_int_equal(vgg_metrics_append_batches(path, r, 0, &err), VGG_OK);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[512];
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_string_equal(line, VGG_BATCH_CSV_HEADER "\n");
+    int e, b;
+    float lr, loss, acc, sec;
+    for (int i = 0; i < 3; i++) {
+        assert_non_null(fgets(line, sizeof line, f));
+        assert_int_equal(sscanf(line, "%d,%d,%f,%f,%f,%f", &e, &b, &lr, &loss,
+                                &acc, &sec),
+                         6);
+        assert_int_equal(e, 2);
+        assert_int_equal(b, i + 1);
+        assert_close(lr, 0.05);
+        assert_close(loss, 1.5 - 0.25 * i);
+        assert_close(acc, 0.125 * (i + 1));
+        assert_close(sec, 0.75 + i);
+    }
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_string_equal(line, "3,1,0.05,1.5,0.125,0.75\n");
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_string_equal(line, "3,2,0.05,,0.25,1.75\n");
+    assert_null(fgets(line, sizeof line, f));
+    fclose(f);
+
+    path = tmp("batches.jsonl");
+    assert_int_equal(vgg_metrics_append_batches(path, r, 2, &err), VGG_OK);
+    json_error_t je;
+    json_t *all = json_load_file(path, JSON_DISABLE_EOF_CHECK, &je);
+    assert_non_null(all);
+    assert_int_equal(json_integer_value(json_object_get(all, "batch")), 1);
+    assert_close(json_real_value(json_object_get(all, "acc")), 0.125);
+    json_decref(all);
+    f = fopen(path, "r");
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_non_null(strstr(line, "\"loss\": null"));
+    fclose(f);
+
+    /* each log refuses the other's CSV */
+    vgg_epoch_record er = record(1);
+    assert_int_equal(vgg_metrics_append(tmp("batches.csv"), &er, &err),
+                     VGG_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "not a vggtrain metrics log"));
+    assert_int_equal(vgg_metrics_append(tmp("epochs.csv"), &er, &err), VGG_OK);
+    assert_int_equal(
+        vgg_metrics_append_batches(tmp("epochs.csv"), r, 1, &err),
+        VGG_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "not a vggtrain batch log"));
+    assert_non_null(strstr(err.msg, "--batch-log"));
+    struct stat sb;
+    if (stat("/dev/full", &sb) == 0 && S_ISCHR(sb.st_mode)) {
+        assert_int_equal(vgg_metrics_append_batches("/dev/full", r, 2, &err),
+                         VGG_ERR_IO);
+        assert_non_null(strstr(err.msg, "/dev/full"));
+        assert_non_null(strstr(err.msg, "epoch 3's 2 batches"));
+    }
+}
+
 int main(void) {
     const char *d = tu_tmpdir("metrics");
     if (!d) return 1;
@@ -183,6 +259,7 @@ int main(void) {
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_jsonl),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_batches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,6 +26,17 @@ typedef enum vgg_metrics_format {
     VGG_METRICS_JSONL,
 } vgg_metrics_format;
 
+/* One training batch (vggtrain --batch-log FILE): its mean loss and
+ * accuracy (a fraction), before the update it led to, the learning rate
+ * and its wall-clock seconds. CSV columns / JSON keys, in this order:
+ *   epoch, batch, lr, loss, acc, seconds */
+typedef struct vgg_batch_record {
+    int epoch, batch; /* batch counts from 1 within the epoch */
+    float lr, loss, acc, seconds;
+} vgg_batch_record;
+
+#define VGG_BATCH_CSV_HEADER "epoch,batch,lr,loss,acc,seconds"
+
 /* The format the name asks for. */
 vgg_metrics_format vgg_metrics_format_of(const char *path);
 
@@ -33,5 +44,11 @@ vgg_metrics_format vgg_metrics_format_of(const char *path);
  * close are checked; the error names the file. */
 vgg_status vgg_metrics_append(const char *path, const vgg_epoch_record *r,
                               vgg_error *err);
+
+/* Appends the n rows r (one epoch's batches) to path as vgg_metrics_append
+ * does, in one write, under VGG_BATCH_CSV_HEADER when CSV. */
+vgg_status vgg_metrics_append_batches(const char *path,
+                                      const vgg_batch_record *r, int n,
+                                      vgg_error *err);
 
 #endif

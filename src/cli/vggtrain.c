@@ -39,7 +39,7 @@ typedef struct options {
     const char *data, *arch;
     const char *out, *resume; /* checkpoint written each epoch; resumed */
     const char *class_names;  /* --class-names a,b,c */
-    const char *log, *samples, *curve;
+    const char *log, *batch_log, *samples, *curve;
     int quiet, sync_bn, no_overlap;
     vgg_schedule sched;
     /* the schedule flags given, in order, to lay over a resumed run's */
@@ -266,6 +266,12 @@ typedef struct progress {
     int tty, epoch, epochs;
     double epoch_start, eval_seconds;
     const proc *P;
+    /* --batch-log: this epoch's rows (NULL: not asked for), and the
+     * running sums at the last batch */
+    vgg_batch_record *rows;
+    int nrows;
+    float lr;
+    vgg_epoch_stats prev;
 } progress;
 
 /* The signal that stops the run; with several processes, any process's
@@ -294,6 +300,19 @@ static void hms(char *buf, size_t n, double s) {
  * epoch when a signal came. */
 static int on_batch(void *user, int b, int nb, const vgg_epoch_stats *s) {
     progress *p = user;
+    if (p->rows) {
+        if (b == 1) memset(&p->prev, 0, sizeof p->prev);
+        const int n = s->images - p->prev.images;
+        p->rows[b - 1] = (vgg_batch_record){
+            p->epoch,
+            b,
+            p->lr,
+            (float)((s->loss_sum - p->prev.loss_sum) / n),
+            (float)(s->correct - p->prev.correct) / (float)n,
+            (float)(s->seconds - p->prev.seconds)};
+        p->nrows = b;
+        p->prev = *s;
+    }
     if (p->tty && !stop_signal) {
         double el = vgg_now() - p->epoch_start;
         double left = el / b * (nb - b);
@@ -364,6 +383,10 @@ static void usage(FILE *f) {
 "                       --seed or --limit-* a different value is an error\n"
 "  --log FILE           append one row per epoch: CSV, or JSON Lines if FILE\n"
 "                       ends in .jsonl or .json\n"
+"  --batch-log FILE     append one row per training batch (epoch, batch,\n"
+"                       lr, loss, acc, seconds), CSV or JSON Lines as\n"
+"                       --log; written when its epoch is saved, so a\n"
+"                       resumed run repeats no rows\n"
 "  --curve FILE         learning curve, PNG or (.svg) SVG, redrawn every\n"
 "                       epoch [none]\n"
 "  --samples FILE       before training, a PNG grid of augmented training\n"
@@ -454,6 +477,9 @@ static int parse_args(options *o, int argc, char **argv) {
         } else if (args_match(prog, argc, argv, &i, "--log", &v)) {
             bad = args_path(prog, "--log", v) != 0;
             o->log = v;
+        } else if (args_match(prog, argc, argv, &i, "--batch-log", &v)) {
+            bad = args_path(prog, "--batch-log", v) != 0;
+            o->batch_log = v;
         } else if (args_match(prog, argc, argv, &i, "--curve", &v)) {
             bad = args_path(prog, "--curve", v) != 0;
             o->curve = v;
@@ -722,10 +748,20 @@ int main(int argc, char **argv) {
 
     catch_signals();
     /* (mpirun gives ranks a pseudo-terminal: no redrawing there) */
-    progress prog_state = {lead && !o.quiet && P.size == 1 &&
-                               isatty(STDOUT_FILENO),
-                           0,
-                           o.epochs, 0.0, 0.0, &P};
+    progress prog_state = {.tty = lead && !o.quiet && P.size == 1 &&
+                                  isatty(STDOUT_FILENO),
+                           .epochs = o.epochs,
+                           .P = &P};
+    if (o.batch_log) {
+        const int nb = (train.n + o.batch_size - 1) / o.batch_size;
+        prog_state.rows = calloc((size_t)nb, sizeof *prog_state.rows);
+        if (!prog_state.rows) {
+            if (lead)
+                fprintf(stderr, "%s: --batch-log: cannot allocate %d rows\n",
+                        prog, nb);
+            status = 1;
+        }
+    }
     vgg_epoch_record last = {0};
     int interrupted_in = 0;
     for (int e = ck.epoch + 1; e <= o.epochs && !status; e++) {
@@ -739,6 +775,8 @@ int main(int argc, char **argv) {
         double t0 = vgg_now();
         prog_state.epoch = e;
         prog_state.epoch_start = t0;
+        prog_state.lr = sgd.lr;
+        prog_state.nrows = 0;
         const double comm0 = vgg_prof.seconds[VGG_PROF_COMM];
         st = vgg_train_epoch(m, &train, o.batch_size, &sgd, &rng, &tr,
                              on_batch, &prog_state, &err);
@@ -793,6 +831,11 @@ int main(int argc, char **argv) {
             } else if (o.log && vgg_metrics_append(o.log, &last, &err)) {
                 fprintf(stderr, "%s: --log: %s\n", prog, err.msg);
                 status = 1;
+            } else if (o.batch_log &&
+                       vgg_metrics_append_batches(o.batch_log, prog_state.rows,
+                                                  prog_state.nrows, &err)) {
+                fprintf(stderr, "%s: --batch-log: %s\n", prog, err.msg);
+                status = 1;
             } else if (o.curve && vgg_plot_curve(o.curve, ck.history,
                                                  ck.nhistory, &err)) {
                 fprintf(stderr, "%s: --curve: %s\n", prog, err.msg);
@@ -813,6 +856,7 @@ int main(int argc, char **argv) {
     }
     if (interrupted_in) status = 128 + stop_signal;
     if (lead && !status && o.quiet && last.epoch) print_epoch(&last, o.epochs, -1.0);
+    free(prog_state.rows);
     vgg_model_free(m);
     vgg_dataset_free(&train);
     vgg_dataset_free(&test);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int ends_with(const char *s, const char *suffix) {
@@ -46,9 +47,14 @@ static int format_row(char *buf, size_t n, const vgg_epoch_record *r,
     return used < n ? (int)used : -1;
 }
 
-vgg_status vgg_metrics_append(const char *path, const vgg_epoch_record *r,
-                              vgg_error *err) {
-    vgg_metrics_format fmt = vgg_metrics_format_of(path);
+/* Appends `len` bytes of rows to path, with `header` first when the file
+ * is CSV and new or empty; a non-empty CSV must start with that header.
+ * `flag` and `kind` ("--log", "metrics log") and `what` ("epoch 3") name
+ * the option, the file and the rows in messages. */
+static vgg_status append_rows(const char *path, vgg_metrics_format fmt,
+                              const char *header, const char *flag,
+                              const char *kind, const char *rows, size_t len,
+                              const char *what, vgg_error *err) {
     /* "a+": appends, and lets us look at what is already there. */
     FILE *f = fopen(path, "a+");
     if (!f)
@@ -67,24 +73,18 @@ vgg_status vgg_metrics_append(const char *path, const vgg_epoch_record *r,
         return vgg_fail(err, VGG_ERR_IO, "%s: cannot tell the log's size (%s)",
                         path, strerror(e));
     }
-    char row[512];
-    int len = format_row(row, sizeof row, r, fmt);
-    if (len < 0) {
-        fclose(f);
-        return vgg_fail(err, VGG_ERR_ARG, "%s: log row too long", path);
-    }
     if (fmt == VGG_METRICS_CSV && size > 0) {
         /* Refuse to mix our rows into some other CSV. */
         char first[256] = "";
         rewind(f);
         if (!fgets(first, sizeof first, f)) first[0] = 0;
         first[strcspn(first, "\r\n")] = 0;
-        if (strcmp(first, VGG_METRICS_CSV_HEADER) != 0) {
+        if (strcmp(first, header) != 0) {
             fclose(f);
             return vgg_fail(err, VGG_ERR_FORMAT,
-                            "%s: not a vggtrain metrics log (its first line "
-                            "is not \"%s\"); give --log a new file name",
-                            path, VGG_METRICS_CSV_HEADER);
+                            "%s: not a vggtrain %s (its first line is not "
+                            "\"%s\"); give %s a new file name",
+                            path, kind, header, flag);
         }
     }
     /* A row cut short earlier (a full disk, a kill) must not swallow this
@@ -96,9 +96,11 @@ vgg_status vgg_metrics_append(const char *path, const vgg_epoch_record *r,
     fseek(f, 0, SEEK_END);
     int bad = 0;
     if (newline) bad |= fputc('\n', f) == EOF;
-    if (fmt == VGG_METRICS_CSV && size == 0)
-        bad |= fputs(VGG_METRICS_CSV_HEADER "\n", f) == EOF;
-    bad |= fwrite(row, 1, (size_t)len, f) != (size_t)len;
+    if (fmt == VGG_METRICS_CSV && size == 0) {
+        bad |= fputs(header, f) == EOF;
+        bad |= fputc('\n', f) == EOF;
+    }
+    bad |= fwrite(rows, 1, len, f) != len;
     bad |= fflush(f) != 0;
     int e = errno;
     if (fclose(f) != 0 && !bad) {
@@ -106,8 +108,51 @@ vgg_status vgg_metrics_append(const char *path, const vgg_epoch_record *r,
         e = errno;
     }
     if (bad)
-        return vgg_fail(err, VGG_ERR_IO,
-                        "%s: cannot append epoch %d to the log (%s)", path,
-                        r->epoch, strerror(e));
+        return vgg_fail(err, VGG_ERR_IO, "%s: cannot append %s to the log (%s)",
+                        path, what, strerror(e));
     return VGG_OK;
+}
+
+vgg_status vgg_metrics_append(const char *path, const vgg_epoch_record *r,
+                              vgg_error *err) {
+    vgg_metrics_format fmt = vgg_metrics_format_of(path);
+    char row[512], what[32];
+    int len = format_row(row, sizeof row, r, fmt);
+    if (len < 0) return vgg_fail(err, VGG_ERR_ARG, "%s: log row too long", path);
+    snprintf(what, sizeof what, "epoch %d", r->epoch);
+    return append_rows(path, fmt, VGG_METRICS_CSV_HEADER, "--log",
+                       "metrics log", row, (size_t)len, what, err);
+}
+
+vgg_status vgg_metrics_append_batches(const char *path,
+                                      const vgg_batch_record *r, int n,
+                                      vgg_error *err) {
+    if (n <= 0) return VGG_OK;
+    vgg_metrics_format fmt = vgg_metrics_format_of(path);
+    const int json = fmt == VGG_METRICS_JSONL;
+    size_t cap = (size_t)n * 160, used = 0;
+    char *rows = malloc(cap);
+    if (!rows)
+        return vgg_fail(err, VGG_ERR_NOMEM, "%s: cannot allocate %d log rows",
+                        path, n);
+    for (int i = 0; i < n; i++) {
+        char v[4][32];
+        const double x[4] = {r[i].lr, r[i].loss, r[i].acc, r[i].seconds};
+        for (int k = 0; k < 4; k++)
+            put_value(v[k], sizeof v[k], x[k], json ? "null" : "");
+        int w = json ? snprintf(rows + used, cap - used,
+                                "{\"epoch\": %d, \"batch\": %d, \"lr\": %s, "
+                                "\"loss\": %s, \"acc\": %s, \"seconds\": %s}\n",
+                                r[i].epoch, r[i].batch, v[0], v[1], v[2], v[3])
+                     : snprintf(rows + used, cap - used, "%d,%d,%s,%s,%s,%s\n",
+                                r[i].epoch, r[i].batch, v[0], v[1], v[2],
+                                v[3]);
+        used += (size_t)w; /* at most 4 x 15 + 110 characters: fits */
+    }
+    char what[64];
+    snprintf(what, sizeof what, "epoch %d's %d batches", r[0].epoch, n);
+    vgg_status st = append_rows(path, fmt, VGG_BATCH_CSV_HEADER, "--batch-log",
+                                "batch log", rows, used, what, err);
+    free(rows);
+    return st;
 }
