@@ -8,11 +8,14 @@ code), the same SGD; prints both losses step by step.
         [--double] [--threads 2] [--check-steps N --limit X]
 
 BUILD_DIR/tests/torch_replay (C) starts the training as `vggtrain --seed S`
-does, runs its first steps and writes the initial weights, every batch and
-every step's loss; this script loads the weights into the reference
+does, runs its first steps and writes the initial weights, every batch,
+every step's loss and the test accuracy after each whole epoch (118 steps
+at 3 classes and batch 128: --steps 590 replays five epochs, with about
+1 GB of batches in memory); this script loads the weights into the reference
 notebook's VGG class (scripts/torch_agreement.py), takes the same steps on
 the same batches with torch.optim.SGD (lr 0.01, momentum 0.9, weight decay
-5e-4) and prints, per step, the C loss, PyTorch's, and with --double a
+5e-4) and prints, per step, the C loss, PyTorch's (after each whole
+epoch both test accuracies), and with --double a
 float64 PyTorch run's: the trajectory without float32 rounding, against
 which the two float32 runs' drift can be judged.
 
@@ -33,10 +36,24 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_agreement import VGG, read_safetensors  # noqa: E402
+from torch_agreement import (VGG, normalise, read_cifar,  # noqa: E402
+                             read_safetensors)
 
 
-def replay(tensors, prefix_init, classes, steps, dtype):
+def accuracy(model, test, dtype):
+    """Test accuracy with running statistics, batches of 100."""
+    x, y = test
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, len(y), 100):
+            out = model(x[i:i + 100].to(dtype))
+            correct += (out.argmax(1) == y[i:i + 100]).sum().item()
+    model.train()
+    return correct / len(y)
+
+
+def replay(tensors, prefix_init, classes, steps, dtype, test=None):
     model = VGG(classes).to(dtype)
     state = model.state_dict()
     init = {k[len(prefix_init):]: v for k, v in tensors.items()
@@ -52,16 +69,23 @@ def replay(tensors, prefix_init, classes, steps, dtype):
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9,
                           weight_decay=5e-4)
-    losses = []
+    losses, accs = [], []
+    nb = int(tensors["batches_per_epoch"].item())
     for s in range(steps):
-        x = tensors["input"][s].to(dtype)
-        y = tensors["labels"][s].long()
+        n = int(tensors["count"][s].item())
+        x = tensors["input"][s, :n].to(dtype)
+        y = tensors["labels"][s, :n].long()
         loss = F.cross_entropy(model(x), y)
         opt.zero_grad()
         loss.backward()
         opt.step()
         losses.append(loss.item())
-    return model, losses
+        if test is not None and (s + 1) % nb == 0:
+            accs.append(accuracy(model, test, dtype))
+            print("  PyTorch (%s), epoch %d: test_acc %.2f%%" % (
+                str(dtype).split(".")[-1], len(accs), 100 * accs[-1]),
+                flush=True)
+    return model, losses, accs
 
 
 def worst(final, model, n=3):
@@ -114,12 +138,18 @@ def main():
             sys.exit("torch_replay: %s failed" % tool)
         tensors, _ = read_safetensors(path)
     c_loss = tensors["loss"].tolist()
-    model, t_loss = replay(tensors, "init.", args.classes, args.steps,
-                           torch.float32)
-    d_loss = None
+    c_acc = tensors["test_acc"].tolist()
+    test = None
+    if c_acc:  # whole epochs: score PyTorch on the same test split
+        test = normalise(read_cifar(os.path.join(args.data, "test_batch.bin"),
+                                    args.classes))
+        test = (test[0], test[1].long())
+    model, t_loss, t_acc = replay(tensors, "init.", args.classes, args.steps,
+                                  torch.float32, test)
+    d_loss = d_acc = None
     if args.double:
-        _, d_loss = replay(tensors, "init.", args.classes, args.steps,
-                           torch.float64)
+        _, d_loss, d_acc = replay(tensors, "init.", args.classes, args.steps,
+                                  torch.float64, test)
     head = "%5s %10s %10s %9s" % ("step", "C", "PyTorch", "rel")
     if d_loss:
         head += " %10s %9s %9s" % ("PyTorch64", "C-64", "Py32-64")
@@ -140,6 +170,10 @@ def main():
         args.steps, sum(c_loss) / args.steps, sum(t_loss) / args.steps,
         ", PyTorch float64 %.4f" % (sum(d_loss) / args.steps) if d_loss
         else ""))
+    for e, a in enumerate(c_acc):
+        print("epoch %d: test accuracy C %.2f%%, PyTorch %.2f%%%s" % (
+            e + 1, 100 * a, 100 * t_acc[e],
+            ", PyTorch float64 %.2f%%" % (100 * d_acc[e]) if d_acc else ""))
     print("parameters after step %d, furthest apart (max|C-PyTorch|/max|PyTorch|):"
           % args.steps)
     for d, k in worst(tensors, model):

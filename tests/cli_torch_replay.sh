@@ -19,13 +19,19 @@ fail() { echo "FAIL: $*"; exit 1; }
 
 python3 "$SRC/tests/synth_cifar.py" "$T/data" 3 20 30 || fail "synthetic data"
 # Step 1 is the initial weights on the first batch: the same sums but for
-# their order; step 2 follows one update (gradient, weight decay).
+# their order; step 2 follows one update (gradient, weight decay). 100
+# training images in batches of 16: an epoch is 7 steps, the last of 4
+# images, then both score the test split; 1 step of the next epoch.
 nice -n 10 "$PY" "$SRC/scripts/torch_replay.py" --bin "$BIN" --data "$T/data" \
-    --steps 3 --batch-size 16 --threads 1 --check-steps 2 --limit 1e-3 \
+    --steps 8 --batch-size 16 --threads 1 --check-steps 2 --limit 1e-3 \
     > "$T/log" 2>&1 || { cat "$T/log"; fail "replay disagrees"; }
 cat "$T/log"
 grep -q "^PASS: C and PyTorch losses within 0.001 over the first 2 steps" \
     "$T/log" || fail "no PASS line"
+grep -qE "^epoch 1: test accuracy C [0-9.]+%, PyTorch [0-9.]+%$" "$T/log" ||
+    fail "no test accuracies after epoch 1"
+[ "$(grep -cE '^ +[0-9]+ +[0-9.]+ +[0-9.]+ ' "$T/log")" = 8 ] ||
+    fail "not 8 step lines"
 step1=$(awk '$1 == 1 && NF == 4 { print $4 }' "$T/log")
 python3 -c "import sys; sys.exit(not float('$step1') < 1e-5)" ||
     fail "step 1 relative difference $step1, expected under 1e-5"
@@ -45,12 +51,12 @@ grep -q "<- over 1e-12" "$T/log1" && grep -q "^FAIL: C and PyTorch" "$T/log1" ||
 cmp -s "$T/a" "$T/b" || fail "one seed, two files"
 cmp -s "$T/a" "$T/c" && fail "two seeds, one file"
 
-# Bad arguments: exit 2 naming the argument; too many steps: exit 1.
+# Bad arguments: exit 2 naming the argument; a batch too large: exit 1.
 "$BIN/tests/torch_replay" "$T/data" 3 1 0 16 "$T/d" > "$T/out" 2>&1
 [ $? = 2 ] && grep -q "STEPS 0: expected an integer 1 to" "$T/out" ||
     fail "STEPS 0 accepted or not named"
-"$BIN/tests/torch_replay" "$T/data" 3 1 50 16 "$T/d" > "$T/out" 2>&1
-[ $? = 1 ] && grep -q "50 steps of 16 images: the training split has only 100" \
-    "$T/out" || fail "too many steps accepted or not named"
+"$BIN/tests/torch_replay" "$T/data" 3 1 2 200 "$T/d" > "$T/out" 2>&1
+[ $? = 1 ] && grep -q "batches of 200 images: the training split has only 100" \
+    "$T/out" || fail "a batch larger than the split accepted or not named"
 [ -e "$T/d" ] && fail "a file written after an error"
 echo "cli_torch_replay: all passed"
