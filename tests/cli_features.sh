@@ -67,12 +67,24 @@ assert [(int(x["epoch"]), int(x["batch"])) for x in r] == \
     [(e, b) for e in (1, 2) for b in range(1, 5)], r
 print("--batch-log: rows agree with --log")
 PY
+# Logs that cannot take rows are refused before any training (no
+# checkpoint written), naming the flag and the file.
 printf 'a,b\n1,2\n' > other.csv
 "$B/vggtrain" "${A[@]}" --epochs 1 --batch-log other.csv --out o.bin 2>err.txt &&
   fail "--batch-log appended to a foreign CSV"
-grep -q 'other.csv: not a vggtrain batch log' err.txt && grep -q -- '--batch-log' err.txt ||
+grep -q -- '--batch-log: other.csv: not a vggtrain batch log' err.txt ||
   fail "foreign --batch-log file not named: $(cat err.txt)"
 [ "$(cat other.csv)" = "$(printf 'a,b\n1,2')" ] || fail "foreign CSV changed"
+[ -e o.bin ] && fail "a checkpoint written before the --batch-log error"
+"$B/vggtrain" "${A[@]}" --epochs 1 --log b.csv --out o.bin 2>err.txt &&
+  fail "--log appended to a batch log"
+grep -q -- '--log: b.csv: not a vggtrain metrics log' err.txt ||
+  fail "--log's foreign CSV not named: $(cat err.txt)"
+"$B/vggtrain" "${A[@]}" --epochs 1 --batch-log nowhere/b.csv --out o.bin 2>err.txt &&
+  fail "--batch-log in a missing folder accepted"
+grep -q -- '--batch-log: nowhere/b.csv: cannot create the log in folder nowhere' err.txt ||
+  fail "missing folder not named: $(cat err.txt)"
+[ -e o.bin ] && fail "a checkpoint written before the --log errors"
 
 # Classes by name: labels remapped, names into the checkpoint, and vggeval
 # scores the same classes.

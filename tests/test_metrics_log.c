@@ -242,7 +242,21 @@ static void test_batches(void **state) {
         VGG_ERR_FORMAT);
     assert_non_null(strstr(err.msg, "not a vggtrain batch log"));
     assert_non_null(strstr(err.msg, "--batch-log"));
+    /* the check before a run says the same, writing nothing */
+    assert_int_equal(vgg_metrics_check(tmp("batches.csv"), 1, &err), VGG_OK);
+    assert_int_equal(vgg_metrics_check(tmp("epochs.csv"), 0, &err), VGG_OK);
+    assert_int_equal(vgg_metrics_check(tmp("batches.csv"), 0, &err),
+                     VGG_ERR_FORMAT);
+    assert_int_equal(vgg_metrics_check(tmp("epochs.csv"), 1, &err),
+                     VGG_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "--batch-log"));
+    assert_int_equal(vgg_metrics_check(tmp("batches.jsonl"), 0, &err), VGG_OK);
+    assert_int_equal(vgg_metrics_check(tmp("new.csv"), 1, &err), VGG_OK);
+    assert_int_equal(vgg_metrics_check(tmp("nowhere/new.csv"), 1, &err),
+                     VGG_ERR_IO);
+    assert_non_null(strstr(err.msg, "nowhere"));
     struct stat sb;
+    assert_int_not_equal(stat(tmp("new.csv"), &sb), 0);
     if (stat("/dev/full", &sb) == 0 && S_ISCHR(sb.st_mode)) {
         assert_int_equal(vgg_metrics_append_batches("/dev/full", r, 2, &err),
                          VGG_ERR_IO);

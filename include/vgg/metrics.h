@@ -45,6 +45,13 @@ vgg_metrics_format vgg_metrics_format_of(const char *path);
 vgg_status vgg_metrics_append(const char *path, const vgg_epoch_record *r,
                               vgg_error *err);
 
+/* Before a run: whether the log path (batches: the batch log, else the
+ * epoch log) will take rows: a new file in a folder we may write, or a
+ * file we may write that is JSON Lines by its name, empty, or a CSV under
+ * the log's header. The error names the file and, for a foreign CSV, the
+ * flag. */
+vgg_status vgg_metrics_check(const char *path, int batches, vgg_error *err);
+
 /* Appends the n rows r (one epoch's batches) to path as vgg_metrics_append
  * does, in one write, under VGG_BATCH_CSV_HEADER when CSV. */
 vgg_status vgg_metrics_append_batches(const char *path,

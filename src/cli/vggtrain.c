@@ -626,6 +626,20 @@ int main(int argc, char **argv) {
         proc_end(&P);
         return EXIT_USAGE;
     }
+    /* the logs are first written after an epoch: find out now whether
+     * they can be (the lead process writes them) */
+    for (int b = 0; b < 2; b++) {
+        const char *path = b ? o.batch_log : o.log;
+        int bad = lead && path && vgg_metrics_check(path, b, &err);
+        if (bad)
+            snprintf(msg, sizeof msg, "%s: %s: %s\n", prog,
+                     b ? "--batch-log" : "--log", err.msg);
+        if (any_failed(&P, bad, msg)) {
+            vgg_ckpt_meta_free(&ck);
+            proc_end(&P);
+            return 1;
+        }
+    }
     if (lead && !out_writable(o.out)) {
         vgg_ckpt_meta_free(&ck);
         proc_end(&P);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int ends_with(const char *s, const char *suffix) {
     size_t n = strlen(s), m = strlen(suffix);
@@ -47,6 +48,55 @@ static int format_row(char *buf, size_t n, const vgg_epoch_record *r,
     return used < n ? (int)used : -1;
 }
 
+/* Refuses to mix our rows into some other CSV: 0 when f (non-empty) starts
+ * with header, else VGG_ERR_FORMAT with a message naming path and flag. */
+static vgg_status foreign_csv(FILE *f, const char *path, const char *header,
+                              const char *flag, const char *kind,
+                              vgg_error *err) {
+    char first[256] = "";
+    rewind(f);
+    if (!fgets(first, sizeof first, f)) first[0] = 0;
+    first[strcspn(first, "\r\n")] = 0;
+    if (strcmp(first, header) == 0) return VGG_OK;
+    return vgg_fail(err, VGG_ERR_FORMAT,
+                    "%s: not a vggtrain %s (its first line is not \"%s\"); "
+                    "give %s a new file name",
+                    path, kind, header, flag);
+}
+
+vgg_status vgg_metrics_check(const char *path, int batches, vgg_error *err) {
+    const char *flag = batches ? "--batch-log" : "--log";
+    const char *kind = batches ? "batch log" : "metrics log";
+    const char *header = batches ? VGG_BATCH_CSV_HEADER : VGG_METRICS_CSV_HEADER;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (errno != ENOENT)
+            return vgg_fail(err, VGG_ERR_IO, "%s: cannot open the log (%s)",
+                            path, strerror(errno));
+        /* a new file: its folder must take it */
+        char dir[4096];
+        const char *slash = strrchr(path, '/');
+        if (!slash)
+            snprintf(dir, sizeof dir, ".");
+        else
+            snprintf(dir, sizeof dir, "%.*s",
+                     slash == path ? 1 : (int)(slash - path), path);
+        if (access(dir, W_OK | X_OK) != 0)
+            return vgg_fail(err, VGG_ERR_IO,
+                            "%s: cannot create the log in folder %s (%s)",
+                            path, dir, strerror(errno));
+        return VGG_OK;
+    }
+    vgg_status st = VGG_OK;
+    if (vgg_metrics_format_of(path) == VGG_METRICS_CSV && fgetc(f) != EOF)
+        st = foreign_csv(f, path, header, flag, kind, err);
+    fclose(f);
+    if (st == VGG_OK && access(path, W_OK) != 0)
+        st = vgg_fail(err, VGG_ERR_IO, "%s: cannot write to the log (%s)",
+                      path, strerror(errno));
+    return st;
+}
+
 /* Appends `len` bytes of rows to path, with `header` first when the file
  * is CSV and new or empty; a non-empty CSV must start with that header.
  * `flag` and `kind` ("--log", "metrics log") and `what` ("epoch 3") name
@@ -73,19 +123,10 @@ static vgg_status append_rows(const char *path, vgg_metrics_format fmt,
         return vgg_fail(err, VGG_ERR_IO, "%s: cannot tell the log's size (%s)",
                         path, strerror(e));
     }
-    if (fmt == VGG_METRICS_CSV && size > 0) {
-        /* Refuse to mix our rows into some other CSV. */
-        char first[256] = "";
-        rewind(f);
-        if (!fgets(first, sizeof first, f)) first[0] = 0;
-        first[strcspn(first, "\r\n")] = 0;
-        if (strcmp(first, header) != 0) {
-            fclose(f);
-            return vgg_fail(err, VGG_ERR_FORMAT,
-                            "%s: not a vggtrain %s (its first line is not "
-                            "\"%s\"); give %s a new file name",
-                            path, kind, header, flag);
-        }
+    if (fmt == VGG_METRICS_CSV && size > 0 &&
+        foreign_csv(f, path, header, flag, kind, err)) {
+        fclose(f);
+        return VGG_ERR_FORMAT;
     }
     /* A row cut short earlier (a full disk, a kill) must not swallow this
      * one: start on a fresh line. */
