@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int ends_with(const char *s, const char *suffix) {
@@ -86,6 +87,12 @@ vgg_status vgg_metrics_check(const char *path, int batches, vgg_error *err) {
                             "%s: cannot create the log in folder %s (%s)",
                             path, dir, strerror(errno));
         return VGG_OK;
+    }
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fclose(f);
+        return vgg_fail(err, VGG_ERR_IO, "%s: is a folder, not a log file",
+                        path);
     }
     vgg_status st = VGG_OK;
     if (vgg_metrics_format_of(path) == VGG_METRICS_CSV && fgetc(f) != EOF)
