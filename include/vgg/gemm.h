@@ -30,8 +30,8 @@ void vgg_gemm_openblas(int transa, int transb, int M, int N, int K,
  * C's elements, of |C - OpenBLAS| / (2^-24 * (|alpha| |op(A)| |op(B)| +
  * |beta C0|)) at that element, the error bound of a float32 dot product
  * without its depth factor. Two correct GEMMs that sum in different orders
- * give at most a few times the number of depth blocks (tens); a wrong
- * element, 1e5 or more. NaN counts as infinite. VGG_GEMM=check prints it
+ * give tens at most; an element off by 1e-3 of itself, about 1e3; a
+ * missing term, 1e4 and more. NaN counts as infinite. VGG_GEMM=check prints it
  * for every call (src/kernels/gemm.c). */
 double vgg_gemm_check(int transa, int transb, int M, int N, int K,
                       float alpha, const float *A, int lda, const float *B,
