@@ -15,6 +15,7 @@
 #include "util.h"
 #include "util_pix.h"
 #include "vgg/metrics.h"
+#include "vgg/path.h"
 
 static char dir[512];
 
@@ -267,6 +268,21 @@ static void test_batches(void **state) {
     }
 }
 
+/* The folder of a path, which the logs' check and the checkpoint writer
+ * share. */
+static void test_path_folder(void **state) {
+    (void)state;
+    char d[64];
+    vgg_path_folder("log.csv", d, sizeof d);
+    assert_string_equal(d, ".");
+    vgg_path_folder("/log.csv", d, sizeof d);
+    assert_string_equal(d, "/");
+    vgg_path_folder("runs/a/log.csv", d, sizeof d);
+    assert_string_equal(d, "runs/a");
+    vgg_path_folder("/tmp/x/", d, sizeof d);
+    assert_string_equal(d, "/tmp/x");
+}
+
 int main(void) {
     const char *d = tu_tmpdir("metrics");
     if (!d) return 1;
@@ -276,6 +292,7 @@ int main(void) {
         cmocka_unit_test(test_jsonl),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_batches),
+        cmocka_unit_test(test_path_folder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,7 @@
 #include "vgg/classes.h"
 #include "vgg/gemm.h"
 #include "vgg/metrics.h"
+#include "vgg/path.h"
 #include "vgg/model.h"
 #include "vgg/plot.h"
 #include "vgg/profile.h"
@@ -133,12 +134,7 @@ static int resume_options(options *o, vgg_config *cfg, vgg_ckpt_meta *ck) {
 /* Fails early, not after the first epoch, when --out cannot be written. */
 static int out_writable(const char *out) {
     char dir[4096];
-    const char *slash = strrchr(out, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else
-        snprintf(dir, sizeof dir, "%.*s", slash == out ? 1 : (int)(slash - out),
-                 out);
+    vgg_path_folder(out, dir, sizeof dir);
     if (access(dir, W_OK | X_OK) != 0) {
         fprintf(stderr, "%s: --out %s: cannot write in folder %s (%s)\n", prog,
                 out, dir, strerror(errno));

@@ -13,6 +13,7 @@
  * The checksum is CRC-32 (zlib's) of the whole data section, stored as
  * __metadata__.checksum = "crc32:xxxxxxxx". */
 #include "vgg/checkpoint.h"
+#include "vgg/path.h"
 
 #include <errno.h>
 #include <float.h>
@@ -411,12 +412,7 @@ vgg_status vgg_checkpoint_save(const char *path, const vgg_model *m,
         return vgg_fail(err, VGG_ERR_ARG, "%s: names a folder, not a file",
                         path);
     }
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    vgg_path_folder(path, dir, sizeof dir);
     if (snprintf(tmp, sizeof tmp, "%s/.%s.tmp-XXXXXX", dir, base) >=
         (int)sizeof tmp) {
         free(hdr);

@@ -1,4 +1,5 @@
 #include "vgg/metrics.h"
+#include "vgg/path.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -49,26 +50,33 @@ static int format_row(char *buf, size_t n, const vgg_epoch_record *r,
     return used < n ? (int)used : -1;
 }
 
+/* The two logs: their CSV header, and the flag and name messages give. */
+typedef struct log_kind {
+    const char *header, *flag, *name;
+} log_kind;
+static const log_kind epoch_log = {VGG_METRICS_CSV_HEADER, "--log",
+                                   "metrics log"};
+static const log_kind batch_log = {VGG_BATCH_CSV_HEADER, "--batch-log",
+                                   "batch log"};
+
 /* Refuses to mix our rows into some other CSV: 0 when f (non-empty) starts
- * with header, else VGG_ERR_FORMAT with a message naming path and flag. */
-static vgg_status foreign_csv(FILE *f, const char *path, const char *header,
-                              const char *flag, const char *kind,
+ * with the log's header, else VGG_ERR_FORMAT with a message naming path
+ * and flag. */
+static vgg_status foreign_csv(FILE *f, const char *path, const log_kind *k,
                               vgg_error *err) {
     char first[256] = "";
     rewind(f);
     if (!fgets(first, sizeof first, f)) first[0] = 0;
     first[strcspn(first, "\r\n")] = 0;
-    if (strcmp(first, header) == 0) return VGG_OK;
+    if (strcmp(first, k->header) == 0) return VGG_OK;
     return vgg_fail(err, VGG_ERR_FORMAT,
                     "%s: not a vggtrain %s (its first line is not \"%s\"); "
                     "give %s a new file name",
-                    path, kind, header, flag);
+                    path, k->name, k->header, k->flag);
 }
 
 vgg_status vgg_metrics_check(const char *path, int batches, vgg_error *err) {
-    const char *flag = batches ? "--batch-log" : "--log";
-    const char *kind = batches ? "batch log" : "metrics log";
-    const char *header = batches ? VGG_BATCH_CSV_HEADER : VGG_METRICS_CSV_HEADER;
+    const log_kind *k = batches ? &batch_log : &epoch_log;
     FILE *f = fopen(path, "r");
     if (!f) {
         if (errno != ENOENT)
@@ -76,12 +84,7 @@ vgg_status vgg_metrics_check(const char *path, int batches, vgg_error *err) {
                             path, strerror(errno));
         /* a new file: its folder must take it */
         char dir[4096];
-        const char *slash = strrchr(path, '/');
-        if (!slash)
-            snprintf(dir, sizeof dir, ".");
-        else
-            snprintf(dir, sizeof dir, "%.*s",
-                     slash == path ? 1 : (int)(slash - path), path);
+        vgg_path_folder(path, dir, sizeof dir);
         if (access(dir, W_OK | X_OK) != 0)
             return vgg_fail(err, VGG_ERR_IO,
                             "%s: cannot create the log in folder %s (%s)",
@@ -96,7 +99,7 @@ vgg_status vgg_metrics_check(const char *path, int batches, vgg_error *err) {
     }
     vgg_status st = VGG_OK;
     if (vgg_metrics_format_of(path) == VGG_METRICS_CSV && fgetc(f) != EOF)
-        st = foreign_csv(f, path, header, flag, kind, err);
+        st = foreign_csv(f, path, k, err);
     fclose(f);
     if (st == VGG_OK && access(path, W_OK) != 0)
         st = vgg_fail(err, VGG_ERR_IO, "%s: cannot write to the log (%s)",
@@ -104,14 +107,13 @@ vgg_status vgg_metrics_check(const char *path, int batches, vgg_error *err) {
     return st;
 }
 
-/* Appends `len` bytes of rows to path, with `header` first when the file
- * is CSV and new or empty; a non-empty CSV must start with that header.
- * `flag` and `kind` ("--log", "metrics log") and `what` ("epoch 3") name
- * the option, the file and the rows in messages. */
-static vgg_status append_rows(const char *path, vgg_metrics_format fmt,
-                              const char *header, const char *flag,
-                              const char *kind, const char *rows, size_t len,
-                              const char *what, vgg_error *err) {
+/* Appends `len` bytes of rows to path, with the log's header first when
+ * the file is CSV and new or empty; a non-empty CSV must start with that
+ * header. `what` ("epoch 3") names the rows in messages. */
+static vgg_status append_rows(const char *path, const log_kind *k,
+                              const char *rows, size_t len, const char *what,
+                              vgg_error *err) {
+    const vgg_metrics_format fmt = vgg_metrics_format_of(path);
     /* "a+": appends, and lets us look at what is already there. */
     FILE *f = fopen(path, "a+");
     if (!f)
@@ -131,7 +133,7 @@ static vgg_status append_rows(const char *path, vgg_metrics_format fmt,
                         path, strerror(e));
     }
     if (fmt == VGG_METRICS_CSV && size > 0 &&
-        foreign_csv(f, path, header, flag, kind, err)) {
+        foreign_csv(f, path, k, err)) {
         fclose(f);
         return VGG_ERR_FORMAT;
     }
@@ -145,7 +147,7 @@ static vgg_status append_rows(const char *path, vgg_metrics_format fmt,
     int bad = 0;
     if (newline) bad |= fputc('\n', f) == EOF;
     if (fmt == VGG_METRICS_CSV && size == 0) {
-        bad |= fputs(header, f) == EOF;
+        bad |= fputs(k->header, f) == EOF;
         bad |= fputc('\n', f) == EOF;
     }
     bad |= fwrite(rows, 1, len, f) != len;
@@ -168,8 +170,7 @@ vgg_status vgg_metrics_append(const char *path, const vgg_epoch_record *r,
     int len = format_row(row, sizeof row, r, fmt);
     if (len < 0) return vgg_fail(err, VGG_ERR_ARG, "%s: log row too long", path);
     snprintf(what, sizeof what, "epoch %d", r->epoch);
-    return append_rows(path, fmt, VGG_METRICS_CSV_HEADER, "--log",
-                       "metrics log", row, (size_t)len, what, err);
+    return append_rows(path, &epoch_log, row, (size_t)len, what, err);
 }
 
 vgg_status vgg_metrics_append_batches(const char *path,
@@ -199,8 +200,7 @@ vgg_status vgg_metrics_append_batches(const char *path,
     }
     char what[64];
     snprintf(what, sizeof what, "epoch %d's %d batches", r[0].epoch, n);
-    vgg_status st = append_rows(path, fmt, VGG_BATCH_CSV_HEADER, "--batch-log",
-                                "batch log", rows, used, what, err);
+    vgg_status st = append_rows(path, &batch_log, rows, used, what, err);
     free(rows);
     return st;
 }

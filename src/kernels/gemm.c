@@ -132,7 +132,6 @@ void vgg_gemm_openblas(int transa, int transb, int M, int N, int K,
 vgg_gemm_impl vgg_gemm_select(vgg_gemm_impl impl) {
     if (impl == VGG_GEMM_AUTO) {
         const char *env = getenv("VGG_GEMM");
-        check_on();
         if (env && strcmp(env, "openblas") == 0)
             impl = VGG_GEMM_OPENBLAS;
         else if (env && strcmp(env, "avx512") == 0)
