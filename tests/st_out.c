@@ -31,7 +31,7 @@ float *st_add(const char *name, int ndim, const int64_t *shape) {
         t->shape[i] = shape[i];
         t->n *= (size_t)shape[i];
     }
-    t->data = malloc(t->n * sizeof(float));
+    t->data = calloc(t->n ? t->n : 1, sizeof(float));
     if (!t->data) {
         fprintf(stderr, "st_add: %s: out of memory\n", name);
         exit(1);

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 /* A new tensor of this name and shape (ndim <= 5; 0: a scalar); returns
- * its storage, to be filled before st_write. */
+ * its storage, zeroed, to be filled before st_write. */
 float *st_add(const char *name, int ndim, const int64_t *shape);
 
 /* Writes every tensor added so far to path and forgets them; 0, or -1

@@ -36,7 +36,7 @@
 typedef struct replay {
     vgg_model *m;
     int steps, batch, done; /* done: steps of earlier epochs */
-    float *input, *labels, *count, *loss; /* st_add'ed storage, zeroed */
+    float *input, *labels, *count, *loss; /* st_add'ed (zeroed) storage */
     vgg_epoch_stats before;               /* the epoch's sums so far */
 } replay;
 
@@ -135,8 +135,6 @@ int main(int argc, char **argv) {
     r.loss = st_add("loss", 1, s1);
     st_add("batches_per_epoch", 0, NULL)[0] = (float)nb;
     float *test_acc = st_add("test_acc", 1, se);
-    memset(r.input, 0, sizeof(float) * (size_t)steps * B * 3 * 1024);
-    memset(r.labels, 0, sizeof(float) * (size_t)steps * B);
     const vgg_sgd opt = {0.01f, 0.9f, 5e-4f};
     for (int e = 0; r.done < steps; e++) {
         vgg_epoch_stats stats;
