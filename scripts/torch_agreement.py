@@ -315,6 +315,10 @@ def part_b(args, work, rep):
                 mod.register_forward_hook(
                     lambda m, i, o: outs.append(o.detach()))
     model.train()
+    m64 = None
+    if args.float64:  # the same start, before the float32 step changes it
+        import copy
+        m64 = copy.deepcopy(model).double()
     z = model(x)
     loss = F.cross_entropy(z, y)
     loss.backward()
@@ -353,6 +357,38 @@ def part_b(args, work, rep):
         r = rep.check("state." + name, c["state." + name], b, LIMIT_FORWARD)
         worst["running stats"] = max(worst["running stats"], r)
     print("  worst: " + ", ".join("%s %.2e" % kv for kv in worst.items()))
+    if m64 is not None:
+        against_float64(m64, x, c, outs)
+
+
+def against_float64(m64, x, c, outs):
+    """Both float32 forwards against a float64 one from the same start: per
+    layer the largest absolute error and the ReLU outputs on the other side
+    of zero (which send a max-pool's or the next layer's gradient another
+    way). Reported, not checked."""
+    outs64 = []
+    for seq in (m64.conv1, m64.conv2, m64.conv3, m64.conv4, m64.conv5):
+        for mod in seq:
+            if isinstance(mod, (nn.ReLU, nn.MaxPool2d)):
+                mod.register_forward_hook(
+                    lambda m, i, o: outs64.append(o.detach()))
+    m64.train()
+    with torch.no_grad():
+        m64(x.double())
+    print("  against float64 (max |error|, ReLU outputs on the other side "
+          "of zero):\n  %-10s %12s %12s %6s %6s" % (
+              "layer", "C", "PyTorch", "C", "Py"))
+    tot = [0.0, 0.0, 0, 0]
+    for i, d in enumerate(outs64):
+        cc, tt = c["layers.%d.out" % i].double(), outs[i].double()
+        ec, et = (cc - d).abs().max().item(), (tt - d).abs().max().item()
+        fc = ((cc > 0) != (d > 0)).sum().item()
+        ft = ((tt > 0) != (d > 0)).sum().item()
+        print("  layers.%-3d %12.3e %12.3e %6d %6d" % (i, ec, et, fc, ft))
+        tot = [tot[0] + ec, tot[1] + et, tot[2] + fc, tot[3] + ft]
+    print("  sum over layers: max |error| C %.3e, PyTorch %.3e (ratio %.2f); "
+          "flips C %d, PyTorch %d" % (tot[0], tot[1], tot[0] / tot[1],
+                                      tot[2], tot[3]))
 
 
 def main():
@@ -369,6 +405,9 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--work", help="scratch folder [a temporary one]")
     ap.add_argument("--only", choices=["a", "b"])
+    ap.add_argument("--float64", action="store_true",
+                    help="(b): also report both float32 forwards' error "
+                    "against a float64 one")
     args = ap.parse_args()
     if args.model and not args.data:
         ap.error("--model needs --data")

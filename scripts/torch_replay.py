@@ -102,6 +102,35 @@ def worst(final, model, n=3):
     return sorted(out, reverse=True)[:n]
 
 
+def update_error(tensors, models, prefix):
+    """How far each float32 run's parameter change (final - initial) lies
+    from the float64 run's: ||d - d64|| / ||d64|| over all parameters and
+    buffers that change, and the worst tensor's. models: name -> state
+    dict (float64 reference under "float64"); C's from tensors[prefix]."""
+    ref = models["float64"]
+    out = {}
+    for name, state in [("C", None)] + [(k, v) for k, v in models.items()
+                                          if k != "float64"]:
+        num = den = 0.0
+        worst_t = (0.0, "")
+        for k, v64 in ref.items():
+            i = tensors.get("init." + k)
+            if i is None or k.endswith("num_batches_tracked"):
+                continue
+            d64 = v64.double() - i.double()
+            f = tensors.get(prefix + k) if state is None else state[k]
+            if f is None:
+                continue
+            e = (f.double() - i.double() - d64).norm().item()
+            n = d64.norm().item()
+            num += e * e
+            den += n * n
+            if n > 0 and e / n > worst_t[0]:
+                worst_t = (e / n, k)
+        out[name] = ((num ** 0.5) / max(den ** 0.5, 1e-300), worst_t)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bin", required=True,
@@ -148,7 +177,7 @@ def main():
                                   torch.float32, test)
     d_loss = d_acc = None
     if args.double:
-        _, d_loss, d_acc = replay(tensors, "init.", args.classes, args.steps,
+        model64, d_loss, d_acc = replay(tensors, "init.", args.classes, args.steps,
                                   torch.float64, test)
     head = "%5s %10s %10s %9s" % ("step", "C", "PyTorch", "rel")
     if d_loss:
@@ -178,6 +207,15 @@ def main():
           % args.steps)
     for d, k in worst(tensors, model):
         print("  %-28s %.3e" % (k, d))
+    if args.double:
+        print("parameter change over the %d steps (final - initial), its "
+              "distance from float64's: ||d - d64|| / ||d64|| over all "
+              "tensors; the worst tensor's" % args.steps)
+        errs = update_error(tensors, {"float64": model64.state_dict(),
+                                      "PyTorch": model.state_dict()},
+                            "final.")
+        for name, (e, (we, wk)) in errs.items():
+            print("  %-8s %.3e   worst %-28s %.3e" % (name, e, wk, we))
     if args.check_steps:
         print("%s: C and PyTorch losses within %g over the first %d steps"
               % ("FAIL" if bad else "PASS", args.limit, args.check_steps))

@@ -187,6 +187,24 @@ static int kc_block(int K, int kc) {
 
 /* ---- micro-kernel ------------------------------------------------------ */
 
+/* The micro-kernel sums its depth in chunks of at most KSUB, each from
+ * zero in the registers and then added to C: a running sum's rounding
+ * error grows with its length, and one register chain over the whole
+ * 576-1152 of a depth block had twice PyTorch's rounding error in the
+ * forward pass (layer outputs against a float64 run; docs/gemm.md). The
+ * C tile stays in L1 between chunks; at KSUB 256 the extra loads and
+ * stores cost about 2% of the step's GEMM time. kc is cut into equal
+ * chunks (576 -> 3 x 192), which depends on kc alone: the sum order is
+ * still the same whatever the thread count. */
+#ifndef VGG_GEMM_KSUB
+#define VGG_GEMM_KSUB 256
+#endif
+#define KSUB VGG_GEMM_KSUB
+static inline long ksub_chunk(long kc) {
+    const long n = kc > KSUB ? (kc + KSUB - 1) / KSUB : 1;
+    return (kc + n - 1) / n;
+}
+
 /* C[mr][nv*16 - masked tail] (row stride ldc) = alpha * a.b + beta * C,
  * where a is a packed A micro-panel [kc][MR] and b a packed B micro-panel
  * [kc][NR] of which the first nv vectors are used. Rows past mr and lanes
@@ -202,14 +220,17 @@ static int kc_block(int K, int kc) {
     static void NAME(long kc, const float *restrict a,                        \
                      const float *restrict b, float *restrict c, long ldc,    \
                      int mr, __mmask16 last, float alpha, float beta) {       \
+        _Pragma("GCC unroll 16") for (int i = 0; i < MRX; i++)                 \
+            _Pragma("GCC unroll 8") for (int j = 0; j < NVX; j++)              \
+                _mm_prefetch((const char *)(c + i * ldc + 16 * j), _MM_HINT_T0); \
+        const long sub = ksub_chunk(kc);                                       \
+        for (long p0 = 0;;) { /* one chunk; kc == 0 still stores beta C */     \
+        const long p1 = kc - p0 < sub ? kc : p0 + sub;                         \
         __m512 acc[MRX][NVX];                                                  \
         _Pragma("GCC unroll 16") for (int i = 0; i < MRX; i++)                 \
             _Pragma("GCC unroll 8") for (int j = 0; j < NVX; j++)              \
                 acc[i][j] = _mm512_setzero_ps();                               \
-        _Pragma("GCC unroll 16") for (int i = 0; i < MRX; i++)                 \
-            _Pragma("GCC unroll 8") for (int j = 0; j < NVX; j++)              \
-                _mm_prefetch((const char *)(c + i * ldc + 16 * j), _MM_HINT_T0); \
-        _Pragma("GCC unroll 4") for (long p = 0; p < kc; p++) {                \
+        _Pragma("GCC unroll 4") for (long p = p0; p < p1; p++) {               \
             __m512 bv[NVX];                                                    \
             _Pragma("GCC unroll 8") for (int j = 0; j < NVX; j++)              \
                 bv[j] = _mm512_load_ps(b + 16 * j);                            \
@@ -222,7 +243,10 @@ static int kc_block(int K, int kc) {
             b += NR;                                                           \
         }                                                                      \
         store_tile(&acc[0][0], NVX, c, ldc, mr < MRX ? mr : MRX, last, alpha,  \
-                   beta);                                                      \
+                   p0 ? 1.0f : beta);                                          \
+        if (p1 >= kc) break;                                                   \
+        p0 = p1;                                                               \
+        }                                                                      \
     }
 
 /* Writes the accumulators acc[MR][nv] (nv compile-time after inlining). */
