@@ -17,7 +17,9 @@ the same batches with torch.optim.SGD (lr 0.01, momentum 0.9, weight decay
 5e-4) and prints, per step, the C loss, PyTorch's (after each whole
 epoch both test accuracies), and with --double a
 float64 PyTorch run's: the trajectory without float32 rounding, against
-which the two float32 runs' drift can be judged.
+which the two float32 runs' drift can be judged; then, for both float32
+runs, how far their parameter change (final - initial) lies from the
+float64 run's (relative norm over all tensors, and the worst tensor).
 
 Two float32 trainings that sum in different orders agree for a few steps,
 then drift apart (max-pool choices and ReLU signs flip on near-equal
@@ -102,15 +104,13 @@ def worst(final, model, n=3):
     return sorted(out, reverse=True)[:n]
 
 
-def update_error(tensors, models, prefix):
+def update_error(tensors, ref, runs):
     """How far each float32 run's parameter change (final - initial) lies
     from the float64 run's: ||d - d64|| / ||d64|| over all parameters and
-    buffers that change, and the worst tensor's. models: name -> state
-    dict (float64 reference under "float64"); C's from tensors[prefix]."""
-    ref = models["float64"]
+    buffers, and the worst tensor's. ref: the float64 state dict; runs:
+    name -> state dict, None for C's (tensors["final." + name])."""
     out = {}
-    for name, state in [("C", None)] + [(k, v) for k, v in models.items()
-                                          if k != "float64"]:
+    for name, state in runs.items():
         num = den = 0.0
         worst_t = (0.0, "")
         for k, v64 in ref.items():
@@ -118,7 +118,7 @@ def update_error(tensors, models, prefix):
             if i is None or k.endswith("num_batches_tracked"):
                 continue
             d64 = v64.double() - i.double()
-            f = tensors.get(prefix + k) if state is None else state[k]
+            f = tensors.get("final." + k) if state is None else state[k]
             if f is None:
                 continue
             e = (f.double() - i.double() - d64).norm().item()
@@ -177,8 +177,8 @@ def main():
                                   torch.float32, test)
     d_loss = d_acc = None
     if args.double:
-        model64, d_loss, d_acc = replay(tensors, "init.", args.classes, args.steps,
-                                  torch.float64, test)
+        model64, d_loss, d_acc = replay(tensors, "init.", args.classes,
+                                        args.steps, torch.float64, test)
     head = "%5s %10s %10s %9s" % ("step", "C", "PyTorch", "rel")
     if d_loss:
         head += " %10s %9s %9s" % ("PyTorch64", "C-64", "Py32-64")
@@ -211,9 +211,8 @@ def main():
         print("parameter change over the %d steps (final - initial), its "
               "distance from float64's: ||d - d64|| / ||d64|| over all "
               "tensors; the worst tensor's" % args.steps)
-        errs = update_error(tensors, {"float64": model64.state_dict(),
-                                      "PyTorch": model.state_dict()},
-                            "final.")
+        errs = update_error(tensors, model64.state_dict(),
+                            {"C": None, "PyTorch": model.state_dict()})
         for name, (e, (we, wk)) in errs.items():
             print("  %-8s %.3e   worst %-28s %.3e" % (name, e, wk, we))
     if args.check_steps:

@@ -36,12 +36,22 @@ step1=$(awk '$1 == 1 && NF == 4 { print $4 }' "$T/log")
 python3 -c "import sys; sys.exit(not float('$step1') < 1e-5)" ||
     fail "step 1 relative difference $step1, expected under 1e-5"
 
-# A limit no float32 sum meets: the check must fail, naming the step.
+# A limit no float32 sum meets: the check must fail, naming the step. With
+# --double, both float32 updates against float64's, within 1e-2: a wrong
+# update is off by O(1). Measured when this was written: PyTorch 6.8e-7,
+# ours 7.4e-4; per tensor, the gap opens at layer 7's batch norm and is
+# the same size in every tensor below it, the mark of a ReLU output near
+# zero rounded to opposite sides (scripts/torch_agreement.py --float64).
 nice -n 10 "$PY" "$SRC/scripts/torch_replay.py" --bin "$BIN" --data "$T/data" \
     --steps 1 --batch-size 16 --threads 1 --check-steps 1 --limit 1e-12 \
-    > "$T/log1" 2>&1 && { cat "$T/log1"; fail "a 1e-12 limit passed"; }
+    --double > "$T/log1" 2>&1 && { cat "$T/log1"; fail "a 1e-12 limit passed"; }
 grep -q "<- over 1e-12" "$T/log1" && grep -q "^FAIL: C and PyTorch" "$T/log1" ||
     { cat "$T/log1"; fail "the failing step not named"; }
+for who in C PyTorch; do
+    e=$(awk -v w="$who" '$1 == w && $3 == "worst" { print $2 }' "$T/log1")
+    python3 -c "import sys; sys.exit(not float('${e:-nan}') < 1e-2)" ||
+        { cat "$T/log1"; fail "$who's update ${e:-missing} from float64's"; }
+done
 
 # The same seed gives the same file; another seed another start.
 "$BIN/tests/torch_replay" "$T/data" 3 1 1 16 "$T/a" 1 > /dev/null &&

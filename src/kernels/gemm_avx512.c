@@ -193,7 +193,7 @@ static int kc_block(int K, int kc) {
  * 576-1152 of a depth block had twice PyTorch's rounding error in the
  * forward pass (layer outputs against a float64 run; docs/gemm.md). The
  * C tile stays in L1 between chunks; at KSUB 256 the extra loads and
- * stores cost about 2% of the step's GEMM time. kc is cut into equal
+ * stores cost about 2.6% of the step's GEMM rate (docs/gemm.md). kc is cut into equal
  * chunks (576 -> 3 x 192), which depends on kc alone: the sum order is
  * still the same whatever the thread count. */
 #ifndef VGG_GEMM_KSUB
