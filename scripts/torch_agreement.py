@@ -26,11 +26,11 @@ within the limits (forward values 1e-4, gradients 1e-3), else 1.
 
 --float64 adds to (b) both float32 runs against a float64 PyTorch run from
 the same start: each layer output's largest error, the ReLU outputs on the
-other side of zero, the gradients' error; --float64-limit X fails when the
-C forward's errors, summed over the layers, exceed X times PyTorch's (at 8
-images ours gave 2.0-2.3 times before its GEMM summed the depth in chunks,
-1.1-1.5 after, in the release build; 3.6 in the sanitizer build, whose
-batch-norm sums are not vectorised). The gradient limit is meant for the
+other side of zero, the gradients' error; reported, not checked. The C
+forward's errors summed over the layers, as a multiple of PyTorch's: at 8
+images 2.0-2.3 before our GEMM summed the depth in chunks, 1.1-1.5 after,
+in the release build; 3.6 in the sanitizer build, whose batch-norm sums
+are not vectorised. The gradient limit is meant for the
 default 8 images: from about 17 on, a ReLU output within rounding of zero,
 kept by one code and zeroed by the other, can send a max-pool window's
 whole gradient another way, and such flips put gradients 1e-3 to 1e-2
@@ -40,6 +40,7 @@ Safetensors is read and written by hand (json + struct + numpy): Debian has
 no safetensors package.
 """
 import argparse
+import copy
 import json
 import os
 import struct
@@ -276,6 +277,26 @@ def part_a(args, work, rep):
 
 # ---- (b) PyTorch model -> C, one training step -------------------------
 
+def record_outputs(model):
+    """A list that each forward of model fills with the layer outputs
+    torch_dump writes: after each BN+ReLU and each max-pool."""
+    outs = []
+    for seq in (model.conv1, model.conv2, model.conv3, model.conv4,
+                model.conv5):
+        for mod in seq:
+            if isinstance(mod, (nn.ReLU, nn.MaxPool2d)):
+                mod.register_forward_hook(
+                    lambda m, i, o: outs.append(o.detach()))
+    return outs
+
+
+def conv_bias(mods, name):
+    """Whether parameter `name` is the bias of a conv (one that batch norm
+    follows: its gradient is rounding noise on both sides)."""
+    owner, _, leaf = name.rpartition(".")
+    return leaf == "bias" and isinstance(mods[owner], nn.Conv2d)
+
+
 def part_b(args, work, rep):
     print("\n(b) PyTorch-initialised VGG -> C, one training forward and "
           "backward on %d images" % args.images, flush=True)
@@ -319,18 +340,10 @@ def part_b(args, work, rep):
     c, _ = read_safetensors(out)
 
     x, y = normalise(raw)
-    outs = []
-    for seq in (model.conv1, model.conv2, model.conv3, model.conv4,
-                model.conv5):
-        for mod in seq:
-            if isinstance(mod, (nn.ReLU, nn.MaxPool2d)):
-                mod.register_forward_hook(
-                    lambda m, i, o: outs.append(o.detach()))
+    # the same start in float64, copied before any hook is registered
+    m64 = copy.deepcopy(model).double() if args.float64 else None
+    outs = record_outputs(model)
     model.train()
-    m64 = None
-    if args.float64:  # the same start, before the float32 step changes it
-        import copy
-        m64 = copy.deepcopy(model).double()
     z = model(x)
     loss = F.cross_entropy(z, y)
     loss.backward()
@@ -354,9 +367,8 @@ def part_b(args, work, rep):
         # noise, so measure it against the gradient scale there, that of
         # the batch norm's bias.
         scale, label = None, "grad." + name
-        owner, _, leaf = name.rpartition(".")
-        if leaf == "bias" and isinstance(mods[owner], nn.Conv2d):
-            seq, _, idx = owner.rpartition(".")
+        if conv_bias(mods, name):
+            seq, _, idx = name.rpartition(".")[0].rpartition(".")
             bn = params["%s.%d.bias" % (seq, int(idx) + 1)]
             scale = float(bn.grad.abs().max())
             label += " (0; vs BN bias grad)"
@@ -370,11 +382,7 @@ def part_b(args, work, rep):
         worst["running stats"] = max(worst["running stats"], r)
     print("  worst: " + ", ".join("%s %.2e" % kv for kv in worst.items()))
     if m64 is not None:
-        ratio = against_float64(m64, x, y, c, outs, model)
-        if args.float64_limit and not ratio <= args.float64_limit:
-            print("  forward error %.2f times PyTorch's: over the limit %g "
-                  "FAIL" % (ratio, args.float64_limit))
-            rep.failed.append("forward error against float64")
+        against_float64(m64, x, y, c, outs, model)
 
 
 def against_float64(m64, x, y, c, outs, model):
@@ -384,12 +392,7 @@ def against_float64(m64, x, y, c, outs, model):
     gradient another way), then the gradients' relative error. Reported,
     not checked: from a few dozen images on, such flips put float32
     gradients (PyTorch's too) 1e-3 to 1e-2 from float64's."""
-    outs64 = []
-    for seq in (m64.conv1, m64.conv2, m64.conv3, m64.conv4, m64.conv5):
-        for mod in seq:
-            if isinstance(mod, (nn.ReLU, nn.MaxPool2d)):
-                mod.register_forward_hook(
-                    lambda m, i, o: outs64.append(o.detach()))
+    outs64 = record_outputs(m64)
     m64.train()
     F.cross_entropy(m64(x.double()), y).backward()
     print("  against float64 (max |error|, ReLU outputs on the other side "
@@ -411,8 +414,7 @@ def against_float64(m64, x, y, c, outs, model):
     mods = dict(m64.named_modules())
     ec, et = [], []
     for name, p in m64.named_parameters():
-        owner, _, leaf = name.rpartition(".")
-        if leaf == "bias" and isinstance(mods[owner], nn.Conv2d):
+        if conv_bias(mods, name):
             continue
         scale = p.grad.abs().max().item()
         ec.append((c["grad." + name].double() - p.grad).abs().max().item()
@@ -425,7 +427,6 @@ def against_float64(m64, x, y, c, outs, model):
           "tensors: C median %.2e, worst %.2e; PyTorch median %.2e, worst "
           "%.2e" % (len(ec), ec[len(ec) // 2], ec[-1], et[len(et) // 2],
                     et[-1]))
-    return tot[0] / tot[1]
 
 
 def main():
@@ -445,9 +446,6 @@ def main():
     ap.add_argument("--float64", action="store_true",
                     help="(b): also report both float32 runs' error "
                     "against a float64 one")
-    ap.add_argument("--float64-limit", type=float, default=0.0,
-                    help="with --float64: fail when our forward's error, "
-                    "summed over the layers, is over X times PyTorch's")
     args = ap.parse_args()
     if args.model and not args.data:
         ap.error("--model needs --data")

@@ -193,9 +193,9 @@ static int kc_block(int K, int kc) {
  * 576-1152 of a depth block had twice PyTorch's rounding error in the
  * forward pass (layer outputs against a float64 run; docs/gemm.md). The
  * C tile stays in L1 between chunks; at KSUB 256 the extra loads and
- * stores cost about 2.6% of the step's GEMM rate (docs/gemm.md). kc is cut into equal
- * chunks (576 -> 3 x 192), which depends on kc alone: the sum order is
- * still the same whatever the thread count. */
+ * stores cost about 2.6% of the step's GEMM rate (docs/gemm.md). kc is
+ * cut into equal chunks (576 -> 3 x 192), which depends on kc alone: the
+ * sum order is still the same whatever the thread count. */
 #ifndef VGG_GEMM_KSUB
 #define VGG_GEMM_KSUB 256
 #endif
@@ -225,27 +225,27 @@ static inline long ksub_chunk(long kc) {
                 _mm_prefetch((const char *)(c + i * ldc + 16 * j), _MM_HINT_T0); \
         const long sub = ksub_chunk(kc);                                       \
         for (long p0 = 0;;) { /* one chunk; kc == 0 still stores beta C */     \
-        const long p1 = kc - p0 < sub ? kc : p0 + sub;                         \
-        __m512 acc[MRX][NVX];                                                  \
-        _Pragma("GCC unroll 16") for (int i = 0; i < MRX; i++)                 \
-            _Pragma("GCC unroll 8") for (int j = 0; j < NVX; j++)              \
-                acc[i][j] = _mm512_setzero_ps();                               \
-        _Pragma("GCC unroll 4") for (long p = p0; p < p1; p++) {               \
-            __m512 bv[NVX];                                                    \
-            _Pragma("GCC unroll 8") for (int j = 0; j < NVX; j++)              \
-                bv[j] = _mm512_load_ps(b + 16 * j);                            \
-            _Pragma("GCC unroll 16") for (int i = 0; i < MRX; i++) {           \
-                __m512 av = _mm512_set1_ps(a[i]);                              \
+            const long p1 = kc - p0 < sub ? kc : p0 + sub;                     \
+            __m512 acc[MRX][NVX];                                              \
+            _Pragma("GCC unroll 16") for (int i = 0; i < MRX; i++)             \
                 _Pragma("GCC unroll 8") for (int j = 0; j < NVX; j++)          \
-                    acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]);         \
+                    acc[i][j] = _mm512_setzero_ps();                           \
+            _Pragma("GCC unroll 4") for (long p = p0; p < p1; p++) {           \
+                __m512 bv[NVX];                                                \
+                _Pragma("GCC unroll 8") for (int j = 0; j < NVX; j++)          \
+                    bv[j] = _mm512_load_ps(b + 16 * j);                        \
+                _Pragma("GCC unroll 16") for (int i = 0; i < MRX; i++) {       \
+                    __m512 av = _mm512_set1_ps(a[i]);                          \
+                    _Pragma("GCC unroll 8") for (int j = 0; j < NVX; j++)      \
+                        acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]);     \
+                }                                                              \
+                a += MR;                                                       \
+                b += NR;                                                       \
             }                                                                  \
-            a += MR;                                                           \
-            b += NR;                                                           \
-        }                                                                      \
-        store_tile(&acc[0][0], NVX, c, ldc, mr < MRX ? mr : MRX, last, alpha,  \
-                   p0 ? 1.0f : beta);                                          \
-        if (p1 >= kc) break;                                                   \
-        p0 = p1;                                                               \
+            store_tile(&acc[0][0], NVX, c, ldc, mr < MRX ? mr : MRX, last,     \
+                       alpha, p0 ? 1.0f : beta);                               \
+            if (p1 >= kc) break;                                               \
+            p0 = p1;                                                           \
         }                                                                      \
     }
 
