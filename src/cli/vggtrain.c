@@ -3,17 +3,14 @@
  * 128+signal when interrupted (130 for Ctrl-C). */
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#ifdef VGG_HAVE_MPI
-#include <mpi.h>
-#endif
 
 #include "cli/common/args.h"
+#include "cli/dist.h"
 #include "vgg/augment.h"
 #include "vgg/checkpoint.h"
 #include "vgg/cifar.h"
@@ -171,91 +168,6 @@ static void catch_signals(void) {
     sigaction(SIGTERM, &sa, NULL);
 }
 
-/* ---- processes: one, or MPI ranks ---- */
-
-typedef struct proc {
-    int rank, size, mpi; /* mpi: MPI_Init was called */
-    vgg_dist dist;
-} proc;
-
-/* MPI is started only under a launcher (mpirun, srun, hydra), which sets one
- * of these: a plain run does not pay MPI's start-up or see its threads. */
-static int launched_by_mpi(void) {
-    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE",
-                                       "PMIX_RANK", "MPI_LOCALNRANKS",
-                                       "SLURM_PROCID"};
-    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
-        if (getenv(vars[i])) return 1;
-    return 0;
-}
-
-#ifdef VGG_HAVE_MPI
-static void mpi_sum_f64(double *buf, int n, void *ctx) {
-    (void)ctx;
-    MPI_Allreduce(MPI_IN_PLACE, buf, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-}
-
-static void mpi_sum_f32(float *buf, size_t n, void *ctx) {
-    (void)ctx;
-    for (size_t i = 0; i < n; i += INT_MAX / 2) {
-        size_t k = n - i < INT_MAX / 2 ? n - i : INT_MAX / 2;
-        MPI_Allreduce(MPI_IN_PLACE, buf + i, (int)k, MPI_FLOAT, MPI_SUM,
-                      MPI_COMM_WORLD);
-    }
-}
-
-/* Sums begun during the backward pass (one a layer, at most MAX_PENDING;
- * past that, the oldest are finished first). Open MPI moves a nonblocking
- * collective forward only inside MPI calls, so each new start also tests
- * the ones in flight. */
-#define MAX_PENDING 64
-typedef struct pending {
-    MPI_Request req[MAX_PENDING];
-    int n;
-} pending;
-
-static void mpi_finish(void *ctx) {
-    pending *p = ctx;
-    MPI_Waitall(p->n, p->req, MPI_STATUSES_IGNORE);
-    p->n = 0;
-}
-
-static void mpi_start_f32(float *buf, size_t n, void *ctx) {
-    pending *p = ctx;
-    if (n > INT_MAX / 2 || p->n == MAX_PENDING) {
-        mpi_finish(p);
-        mpi_sum_f32(buf, n, ctx);
-        return;
-    }
-    MPI_Iallreduce(MPI_IN_PLACE, buf, (int)n, MPI_FLOAT, MPI_SUM,
-                   MPI_COMM_WORLD, &p->req[p->n++]);
-    int done;
-    MPI_Testall(p->n, p->req, &done, MPI_STATUSES_IGNORE);
-    if (done) p->n = 0;
-}
-#endif
-
-/* Agrees on failure across processes: returns non-zero on every process if
- * any failed; only the lowest failing rank prints msg, so a fault every
- * rank sees is reported once. */
-static int any_failed(const proc *p, int failed, const char *msg) {
-    int first = failed ? p->rank : p->size;
-#ifdef VGG_HAVE_MPI
-    if (p->size > 1)
-        MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT, MPI_MIN,
-                      MPI_COMM_WORLD);
-#endif
-    if (failed && first == p->rank && msg) fprintf(stderr, "%s", msg);
-    return first < p->size;
-}
-
-static void proc_end(const proc *p) {
-    (void)p;
-#ifdef VGG_HAVE_MPI
-    if (p->mpi) MPI_Finalize();
-#endif
-}
-
 /* ---- progress ---- */
 
 typedef struct progress {
@@ -273,13 +185,7 @@ typedef struct progress {
 /* The signal that stops the run; with several processes, any process's
  * (all stop at the same batch). */
 static int stop_now(const proc *p) {
-    int s = stop_signal;
-#ifdef VGG_HAVE_MPI
-    if (p->size > 1)
-        MPI_Allreduce(MPI_IN_PLACE, &s, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-#else
-    (void)p;
-#endif
+    int s = proc_max(p, stop_signal);
     if (s && !stop_signal) stop_signal = s;
     return s;
 }
@@ -567,15 +473,8 @@ static vgg_status write_samples(const char *path, const vgg_dataset *ds,
 }
 
 int main(int argc, char **argv) {
-    proc P = {0, 1, 0, {0}};
-#ifdef VGG_HAVE_MPI
-    if (launched_by_mpi()) {
-        MPI_Init(&argc, &argv);
-        P.mpi = 1;
-        MPI_Comm_rank(MPI_COMM_WORLD, &P.rank);
-        MPI_Comm_size(MPI_COMM_WORLD, &P.size);
-    }
-#endif
+    proc P;
+    proc_start(&P, &argc, &argv);
     options o = {.epochs = 50, .classes = 3, .batch_size = 128,
                  .eval_batch_size = 100, .lr = 0.01f, .momentum = 0.9f,
                  .weight_decay = 5e-4f, .seed = 1,
@@ -668,22 +567,7 @@ int main(int argc, char **argv) {
         proc_end(&P);
         return 1;
     }
-    if (P.size > 1) {
-        P.dist.rank = P.rank;
-        P.dist.size = P.size;
-        P.dist.sync_bn = o.sync_bn;
-#ifdef VGG_HAVE_MPI
-        static pending inflight;
-        P.dist.sum_f64 = mpi_sum_f64;
-        P.dist.sum_f32 = mpi_sum_f32;
-        if (!o.no_overlap) {
-            P.dist.start_f32 = mpi_start_f32;
-            P.dist.finish = mpi_finish;
-            P.dist.ctx = &inflight;
-        }
-#endif
-        m->dist = &P.dist;
-    }
+    proc_attach(&P, m, o.sync_bn, !o.no_overlap);
     /* Same seed, same initial weights on every process. */
     vgg_rng rng;
     vgg_rng_seed(&rng, o.seed, 0);
