@@ -18,6 +18,16 @@ typedef struct vgg_sgd {
  * (v starts at 0, which equals PyTorch's first-step v = g). */
 void vgg_sgd_step(vgg_model *m, const vgg_sgd *opt);
 
+/* One training step on the batch in m->input and m->labels: n images, this
+ * process's share of a global batch of nglobal (n == nglobal for one
+ * process). Forward, backward, the sums across processes, the check that
+ * the loss and every gradient are finite, then the SGD update. *loss_sum
+ * and *correct are the global batch's. A non-finite loss or gradient
+ * returns VGG_ERR_DIVERGED before any weight is touched. */
+vgg_status vgg_train_step(vgg_model *m, int n, int nglobal,
+                          const vgg_sgd *opt, double *loss_sum, int *correct,
+                          vgg_error *err);
+
 typedef struct vgg_epoch_stats {
     double loss_sum; /* summed per-image loss */
     int correct, images, batches;

@@ -1,9 +1,9 @@
 /* vggbench: times warm training steps and evaluation batches of VGG16-BN
  * on a fixed pseudo-random batch, and says where a step's time goes.
  *
- * A training step is what vgg_train_epoch does per batch minus the
- * augmentation: forward, zero_grad, backward, the finite-gradient check,
- * vgg_sgd_step. An evaluation batch is a forward pass with running
+ * A training step is vgg_train_step, what vgg_train_epoch does per batch
+ * minus the augmentation: forward, zero_grad, backward, the
+ * finite-gradient check, vgg_sgd_step. An evaluation batch is a forward pass with running
  * statistics. The same batch is reused for every step: the figures are
  * about speed, not learning. */
 #include <inttypes.h>
@@ -109,31 +109,6 @@ static void model_flops(const vgg_model *m, double *fwd, double *bwd) {
     double fc = 2.0 * m->features * m->cfg.classes;
     *fwd = f + fc;
     *bwd = b + 2.0 * fc;
-}
-
-/* ---- the step, as vgg_train_epoch does it ---- */
-
-/* vgg_train_epoch checks every gradient before the update; so do we. */
-static int grads_finite(const vgg_model *m) {
-    const float *g = m->grads;
-    const long n = (long)m->nparams;
-    int bad = 0;
-#pragma omp parallel for schedule(static) reduction(| : bad)
-    for (long i = 0; i < n; i++) bad |= !isfinite(g[i]);
-    return !bad;
-}
-
-static int train_step(vgg_model *m, int n, const vgg_sgd *opt) {
-    int correct = 0;
-    double loss = vgg_model_forward(m, n, 1, &correct);
-    vgg_model_zero_grad(m);
-    vgg_model_backward(m, n);
-    double t = vgg_now();
-    int ok = grads_finite(m);
-    vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
-    if (!isfinite(loss) || !ok) return -1;
-    vgg_sgd_step(m, opt);
-    return 0;
 }
 
 /* ---- --gemm-only: the GEMMs of one training step, nothing else ---- */
@@ -424,11 +399,13 @@ int main(int argc, char **argv) {
         m->layer_seconds = timed ? layer_s : NULL;
         vgg_prof_reset();
         double t = vgg_now();
-        if (train_step(m, o.batch_size, &sgd)) {
-            fprintf(stderr,
-                    "%s: training step %d: the loss or a gradient is not "
-                    "finite\n",
-                    prog, it + 1);
+        double loss;
+        int correct;
+        vgg_error serr = {0};
+        if (vgg_train_step(m, o.batch_size, o.batch_size, &sgd, &loss,
+                           &correct, &serr)) {
+            fprintf(stderr, "%s: training step %d: %s\n", prog, it + 1,
+                    serr.msg);
             status = 1;
             break;
         }

@@ -23,6 +23,50 @@ static void share(const vgg_model *m, int n, int *lo, int *hi) {
     *hi = (int)((long)n * (r + 1) / p);
 }
 
+vgg_status vgg_train_step(vgg_model *m, int n, int nglobal,
+                          const vgg_sgd *opt, double *loss_sum, int *correct,
+                          vgg_error *err) {
+    const vgg_dist *dist = m->dist;
+    double loss = vgg_model_forward(m, n, 1, correct);
+    if (dist) {
+        /* the gradient of the global mean: this share weighs n/nglobal */
+        const float s = (float)n / (float)nglobal;
+        for (long i = 0; i < (long)n * m->cfg.classes; i++)
+            m->dlogits[i] *= s;
+        double v[2] = {loss, *correct};
+        dist->sum_f64(v, 2, dist->ctx);
+        loss = v[0];
+        *correct = (int)v[1];
+    }
+    *loss_sum = loss;
+    if (!isfinite(loss))
+        return vgg_fail(err, VGG_ERR_DIVERGED, "loss is %f", loss);
+    vgg_model_zero_grad(m);
+    vgg_model_backward(m, n);
+    if (dist) {
+        double t = vgg_now();
+        if (dist->start_f32)
+            dist->finish(dist->ctx); /* begun layer by layer */
+        else
+            dist->sum_f32(m->grads, m->nparams, dist->ctx);
+        if (!dist->sync_bn) {
+            /* local statistics differ: keep the running ones equal by
+             * averaging them, as DistributedDataParallel's broadcast
+             * keeps them equal */
+            dist->sum_f32(m->state, m->nstate, dist->ctx);
+            for (size_t i = 0; i < m->nstate; i++)
+                m->state[i] /= (float)dist->size;
+        }
+        vgg_prof.seconds[VGG_PROF_COMM] += vgg_now() - t;
+    }
+    double t = vgg_now();
+    int ok = grads_finite(m);
+    vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
+    if (!ok) return vgg_fail(err, VGG_ERR_DIVERGED, "a gradient is not finite");
+    vgg_sgd_step(m, opt);
+    return VGG_OK;
+}
+
 vgg_status vgg_train_epoch(vgg_model *m, const vgg_dataset *ds,
                            int batch_size, const vgg_sgd *opt, vgg_rng *rng,
                            vgg_epoch_stats *stats, vgg_batch_cb cb,
@@ -67,50 +111,14 @@ vgg_status vgg_train_epoch(vgg_model *m, const vgg_dataset *ds,
                           ch + lo);
         vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
         int correct = 0;
-        double loss = vgg_model_forward(m, nl, 1, &correct);
-        if (dist) {
-            /* the gradient of the global mean: this share weighs nl/n */
-            const float s = (float)nl / (float)n;
-            for (long i = 0; i < (long)nl * m->cfg.classes; i++)
-                m->dlogits[i] *= s;
-            double v[2] = {loss, correct};
-            dist->sum_f64(v, 2, dist->ctx);
-            loss = v[0];
-            correct = (int)v[1];
-        }
-        if (!isfinite(loss)) {
-            st = vgg_fail(err, VGG_ERR_DIVERGED,
-                          "loss is %f at batch %d of %d; weights left as "
-                          "after batch %d",
-                          loss, b + 1, nb, b);
+        double loss = 0.0;
+        vgg_error why = {0};
+        st = vgg_train_step(m, nl, n, opt, &loss, &correct, &why);
+        if (st) {
+            st = vgg_fail(err, st, "%s at batch %d of %d; weights left as "
+                          "after batch %d", why.msg, b + 1, nb, b);
             break;
         }
-        vgg_model_zero_grad(m);
-        vgg_model_backward(m, nl);
-        if (dist) {
-            t = vgg_now();
-            if (dist->start_f32)
-                dist->finish(dist->ctx); /* begun layer by layer */
-            else
-                dist->sum_f32(m->grads, m->nparams, dist->ctx);
-            if (!dist->sync_bn) {
-                /* local statistics differ: keep the running ones equal by
-                 * averaging them, as DistributedDataParallel's broadcast
-                 * keeps them equal */
-                dist->sum_f32(m->state, m->nstate, dist->ctx);
-                for (size_t i = 0; i < m->nstate; i++)
-                    m->state[i] /= (float)dist->size;
-            }
-            vgg_prof.seconds[VGG_PROF_COMM] += vgg_now() - t;
-        }
-        if (!grads_finite(m)) {
-            st = vgg_fail(err, VGG_ERR_DIVERGED,
-                          "a gradient is not finite at batch %d of %d; "
-                          "weights left as after batch %d",
-                          b + 1, nb, b);
-            break;
-        }
-        vgg_sgd_step(m, opt);
         stats->loss_sum += loss;
         stats->correct += correct;
         stats->images += n;
