@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "vgg/cifar.h"
+#include "vgg/crc32.h"
 #include "vgg/model.h"
 #include "vgg/rng.h"
 #include "vgg/schedule.h"
@@ -71,11 +72,6 @@ void vgg_ckpt_meta_free(vgg_ckpt_meta *meta);
 vgg_status vgg_ckpt_meta_add_epoch(vgg_ckpt_meta *meta,
                                    const vgg_epoch_record *rec,
                                    vgg_error *err);
-
-/* CRC-32 (IEEE 802.3, as zlib's crc32 and Python's zlib.crc32) of n bytes,
- * continuing from crc (start with 0). The checkpoint's data-section
- * checksum. */
-uint32_t vgg_crc32(uint32_t crc, const void *data, size_t n);
 
 /* The largest JSON header a checkpoint may have. */
 #define VGG_CKPT_MAX_HEADER (16u << 20)

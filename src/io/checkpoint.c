@@ -13,62 +13,24 @@
  * The checksum is CRC-32 (zlib's) of the whole data section, stored as
  * __metadata__.checksum = "crc32:xxxxxxxx". */
 #include "vgg/checkpoint.h"
-#include "vgg/path.h"
+#include "vgg/output.h"
 
 #include <errno.h>
 #include <float.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "vgg/augment.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "checkpoint.c writes the model's memory as is: little-endian hosts only"
 #endif
-
-/* ---- CRC-32, slice-by-8 ---------------------------------------------- */
-
-static uint32_t crc_table[8][256];
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-
-static void crc_init(void) {
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        crc_table[0][i] = c;
-    }
-    for (uint32_t i = 0; i < 256; i++)
-        for (int t = 1; t < 8; t++)
-            crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^
-                              crc_table[0][crc_table[t - 1][i] & 0xff];
-}
-
-uint32_t vgg_crc32(uint32_t crc, const void *data, size_t n) {
-    pthread_once(&crc_once, crc_init);
-    const uint8_t *p = data;
-    crc = ~crc;
-    while (n >= 8) {
-        uint32_t a = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 |
-                            (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
-        crc = crc_table[7][a & 0xff] ^ crc_table[6][(a >> 8) & 0xff] ^
-              crc_table[5][(a >> 16) & 0xff] ^ crc_table[4][a >> 24] ^
-              crc_table[3][p[4]] ^ crc_table[2][p[5]] ^ crc_table[1][p[6]] ^
-              crc_table[0][p[7]];
-        p += 8;
-        n -= 8;
-    }
-    while (n--) crc = crc_table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
-    return ~crc;
-}
 
 /* ---- the tensors a model stores -------------------------------------- */
 
@@ -350,10 +312,6 @@ static vgg_status check_meta_for_save(const char *path, const vgg_model *m,
     return VGG_OK;
 }
 
-static int write_all(FILE *f, const void *p, size_t n) {
-    return fwrite(p, 1, n, f) == n ? 0 : -1;
-}
-
 vgg_status vgg_checkpoint_save(const char *path, const vgg_model *m,
                                const vgg_ckpt_meta *meta, vgg_error *err) {
     vgg_status st = check_meta_for_save(path, m, meta, err);
@@ -402,76 +360,24 @@ vgg_status vgg_checkpoint_save(const char *path, const vgg_model *m,
                         path, padded, VGG_CKPT_MAX_HEADER);
     }
 
-    /* The temporary lives next to path so that rename() is atomic. */
-    char dir[4096], tmp[4200];
-    const char *slash = strrchr(path, '/');
-    const char *base = slash ? slash + 1 : path;
-    if (!*base) {
+    vgg_output out;
+    vgg_status ost = vgg_output_open(&out, path, "checkpoint", err);
+    if (ost) {
         free(hdr);
         free(list);
-        return vgg_fail(err, VGG_ERR_ARG, "%s: names a folder, not a file",
-                        path);
+        return ost;
     }
-    vgg_path_folder(path, dir, sizeof dir);
-    if (snprintf(tmp, sizeof tmp, "%s/.%s.tmp-XXXXXX", dir, base) >=
-        (int)sizeof tmp) {
-        free(hdr);
-        free(list);
-        return vgg_fail(err, VGG_ERR_ARG, "%s: path too long", path);
-    }
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int e0 = errno;
-        free(hdr);
-        free(list);
-        return vgg_fail(err, VGG_ERR_IO,
-                        "%s: cannot create a temporary file in %s (%s)", path,
-                        dir, strerror(e0));
-    }
-    (void)fchmod(fd, 0644); /* mkstemp's 0600 is needlessly private */
-    FILE *f = fdopen(fd, "wb");
-    int e0 = 0;
-    const char *what = "write";
-    if (!f) {
-        e0 = errno;
-        close(fd);
-    } else {
-        uint8_t len8[8];
-        for (int i = 0; i < 8; i++) len8[i] = (uint8_t)((uint64_t)padded >> (8 * i));
-        static const char spaces[8] = "        ";
-        int wbad = write_all(f, len8, 8) || write_all(f, hdr, hlen) ||
-                   write_all(f, spaces, padded - hlen);
-        for (int i = 0; i < n && !wbad; i++)
-            wbad = write_all(f, entry_data(m, &list[i]), list[i].bytes);
-        if (!wbad && fflush(f)) wbad = 1;
-        if (wbad) e0 = errno ? errno : EIO;
-        if (!wbad && fsync(fileno(f))) {
-            e0 = errno;
-            what = "sync";
-        }
-        if (fclose(f) && !e0) e0 = errno ? errno : EIO;
-    }
+    uint8_t len8[8];
+    for (int i = 0; i < 8; i++) len8[i] = (uint8_t)((uint64_t)padded >> (8 * i));
+    static const char spaces[8] = "        ";
+    int wbad = vgg_output_write(&out, len8, 8) ||
+               vgg_output_write(&out, hdr, hlen) ||
+               vgg_output_write(&out, spaces, padded - hlen);
+    for (int i = 0; i < n && !wbad; i++)
+        wbad = vgg_output_write(&out, entry_data(m, &list[i]), list[i].bytes);
     free(hdr);
     free(list);
-    if (!e0 && rename(tmp, path)) {
-        e0 = errno;
-        what = "rename the temporary file over";
-    }
-    if (e0) {
-        unlink(tmp);
-        return vgg_fail(err, VGG_ERR_IO,
-                        "%s: cannot %s the checkpoint (%s); the previous file, "
-                        "if any, is unchanged",
-                        path, what, strerror(e0));
-    }
-    /* Make the rename itself durable. Best effort: some filesystems refuse
-     * to sync a folder, and the new file is already complete. */
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (dfd >= 0) {
-        (void)fsync(dfd);
-        close(dfd);
-    }
-    return VGG_OK;
+    return vgg_output_close(&out, err);
 }
 
 /* ---- metadata: reading ------------------------------------------------ */
