@@ -34,6 +34,9 @@ vgg_config vgg_config_vgg16(int classes);
 /* Parses "64 64 M 128 M" (spaces or commas). */
 vgg_status vgg_config_parse(vgg_config *cfg, const char *spec, int classes,
                             vgg_error *err);
+/* The table as vgg_config_parse reads it, "64 64 M 128 M", in buf (cut
+ * short if cap is too small; VGG_MAX_LAYERS * 6 + 1 always holds it). */
+void vgg_config_format(char *buf, size_t cap, const vgg_config *cfg);
 
 typedef enum vgg_tensor_kind {
     VGG_TENSOR_PARAM,   /* float, in params/grads/momentum */

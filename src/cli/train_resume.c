@@ -40,16 +40,9 @@ int train_resume_options(options *o, vgg_config *cfg, vgg_ckpt_meta *ck) {
                 sizeof(int) * (size_t)cfg->nlayers))) {
         bad = "--arch";
         snprintf(mine, sizeof mine, "'%.50s'", o->arch);
-        size_t k = (size_t)snprintf(theirs, sizeof theirs, "'");
-        for (int i = 0; i < ck->cfg.nlayers && k < sizeof theirs - 8; i++) {
-            if (ck->cfg.layers[i] == VGG_POOL)
-                k += (size_t)snprintf(theirs + k, sizeof theirs - k, "%sM",
-                                      i ? " " : "");
-            else
-                k += (size_t)snprintf(theirs + k, sizeof theirs - k, "%s%d",
-                                      i ? " " : "", ck->cfg.layers[i]);
-        }
-        snprintf(theirs + k, sizeof theirs - k, "'");
+        char arch[VGG_MAX_LAYERS * 6 + 1];
+        vgg_config_format(arch, sizeof arch, &ck->cfg);
+        snprintf(theirs, sizeof theirs, "'%.250s'", arch);
     }
     if (bad) {
         fprintf(stderr,

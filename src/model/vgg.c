@@ -9,6 +9,18 @@
 #include "vgg/profile.h"
 #include "vgg/rng.h"
 
+void vgg_config_format(char *buf, size_t cap, const vgg_config *cfg) {
+    size_t k = 0;
+    if (cap) buf[0] = 0;
+    for (int i = 0; i < cfg->nlayers && k < cap; i++) {
+        if (cfg->layers[i] == VGG_POOL)
+            k += (size_t)snprintf(buf + k, cap - k, "%sM", i ? " " : "");
+        else
+            k += (size_t)snprintf(buf + k, cap - k, "%s%d", i ? " " : "",
+                                  cfg->layers[i]);
+    }
+}
+
 vgg_config vgg_config_vgg16(int classes) {
     static const int table[] = {64,  64,  VGG_POOL, 128, 128, VGG_POOL,
                                 256, 256, 256,      VGG_POOL, 512, 512,
