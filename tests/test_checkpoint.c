@@ -19,6 +19,7 @@
 
 #include "util.h"
 #include "vgg/checkpoint.h"
+#include "vgg/crc32.h"
 #include "vgg/gemm.h"
 #include "vgg/model.h"
 #include "vgg/train.h"

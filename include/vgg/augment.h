@@ -28,4 +28,11 @@ void vgg_augment_draw(vgg_augment_choice *ch, int n, vgg_rng *rng);
 void vgg_augment_batch(float *out, uint8_t *labels, const vgg_dataset *ds,
                        const int *idx, int n, const vgg_augment_choice *ch);
 
+/* Applies one augmentation choice to a raw CIFAR record (3x32x32 planar
+ * uint8), exactly as vgg_augment_batch does before normalising: crop 32x32
+ * at (top, left) from the image zero-padded by 4 (padding is black), then
+ * flip horizontally if ch->flip. ch NULL copies the image. */
+void vgg_augment_pixels(uint8_t *out, const uint8_t *in,
+                        const vgg_augment_choice *ch);
+
 #endif

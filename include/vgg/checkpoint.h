@@ -14,7 +14,6 @@
 #include <stdint.h>
 
 #include "vgg/cifar.h"
-#include "vgg/crc32.h"
 #include "vgg/model.h"
 #include "vgg/rng.h"
 #include "vgg/schedule.h"
@@ -23,15 +22,6 @@
 
 #define VGG_CKPT_FORMAT "vggtrain-checkpoint"
 #define VGG_CKPT_VERSION 1
-
-/* One finished epoch, as printed and logged. */
-typedef struct vgg_epoch_record {
-    int epoch;
-    float lr;
-    float train_loss, train_acc; /* acc as a fraction */
-    float test_loss, test_acc;
-    float seconds, images_per_second;
-} vgg_epoch_record;
 
 typedef struct vgg_ckpt_meta {
     vgg_config cfg; /* architecture table and class count */

@@ -14,7 +14,7 @@
 #ifndef VGG_METRICS_H
 #define VGG_METRICS_H
 
-#include "vgg/checkpoint.h"
+#include "vgg/train.h"
 #include "vgg/status.h"
 
 #define VGG_METRICS_CSV_HEADER                                               \

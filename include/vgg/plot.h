@@ -20,19 +20,12 @@
 #include <stdint.h>
 
 #include "vgg/augment.h"
-#include "vgg/checkpoint.h"
+#include "vgg/train.h"
 #include "vgg/cifar.h"
 #include "vgg/image.h"
 #include "vgg/status.h"
 
 /* ---- samples grid --------------------------------------------------- */
-
-/* Applies one augmentation choice to a raw CIFAR record (3x32x32 planar
- * uint8), exactly as vgg_augment_batch does before normalising: crop 32x32
- * at (top, left) from the image zero-padded by 4 (padding is black), then
- * flip horizontally if ch->flip. ch NULL copies the image. */
-void vgg_augment_pixels(uint8_t *out, const uint8_t *in,
-                        const vgg_augment_choice *ch);
 
 /* Where things go in a grid of n tiles, cols a row: each tile is the 32x32
  * image scaled by an integer factor (nearest neighbour), with its class

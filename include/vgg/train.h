@@ -28,6 +28,15 @@ vgg_status vgg_train_step(vgg_model *m, int n, int nglobal,
                           const vgg_sgd *opt, double *loss_sum, int *correct,
                           vgg_error *err);
 
+/* One finished epoch, as printed and logged. */
+typedef struct vgg_epoch_record {
+    int epoch;
+    float lr;
+    float train_loss, train_acc; /* acc as a fraction */
+    float test_loss, test_acc;
+    float seconds, images_per_second;
+} vgg_epoch_record;
+
 typedef struct vgg_epoch_stats {
     double loss_sum; /* summed per-image loss */
     int correct, images, batches;

@@ -209,24 +209,6 @@ static vgg_status write_png_and_free(const char *path, vgg_image *img,
 
 /* ---- samples grid ----------------------------------------------------- */
 
-void vgg_augment_pixels(uint8_t *out, const uint8_t *in,
-                        const vgg_augment_choice *ch) {
-    const int S = VGG_CIFAR_SIDE, P = 4;
-    int dy = ch ? ch->top - P : 0, dx = ch ? ch->left - P : 0;
-    int flip = ch ? ch->flip : 0;
-    for (int c = 0; c < 3; c++)
-        for (int y = 0; y < S; y++) {
-            int sy = y + dy;
-            for (int x = 0; x < S; x++) {
-                int sx = (flip ? S - 1 - x : x) + dx;
-                out[(c * S + y) * S + x] =
-                    sy >= 0 && sy < S && sx >= 0 && sx < S
-                        ? in[(c * S + sy) * S + sx]
-                        : 0;
-            }
-        }
-}
-
 static int label_scale(int scale) { return scale >= 4 ? 2 : 1; }
 
 void vgg_grid_layout_init(vgg_grid_layout *g, int n, int cols, int scale) {
