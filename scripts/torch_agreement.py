@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """PyTorch agreement: the numerical proof that vggtrain computes what
-PyTorch computes (issue 3).
+PyTorch computes.
 
 Run with Debian's python3-torch:
 

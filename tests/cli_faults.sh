@@ -1,5 +1,5 @@
 #!/bin/bash
-# Faults and bad input for vggtrain and vggeval (issue 5), on synthetic
+# Faults and bad input for vggtrain and vggeval, on synthetic
 # CIFAR files and tiny networks. Each case provokes one fault and checks
 # the exit status, that the message names the flag or file, that nothing
 # crashed (exit < 128), and -- for write failures, interruptions and
