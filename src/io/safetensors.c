@@ -41,7 +41,7 @@ vgg_status vgg_st_write(const char *path, const char *what, json_t *metadata,
                         path, padded, max_header);
     }
     vgg_output out;
-    vgg_status ost = vgg_output_open(&out, path, what, err);
+    vgg_status ost = vgg_output_open(&out, path, what, VGG_OUTPUT_REPLACE, err);
     if (ost) {
         free(hdr);
         return ost;
