@@ -39,6 +39,9 @@ static vgg_status follow_links(const char *path, vgg_output_target *t,
         proc |= strncmp(cur, "/proc/", 6) == 0;
         if (lstat(cur, &sb) != 0) {
             if (errno == ENOENT) break; /* a new file (a dangling link's) */
+            if (!t->links)
+                return vgg_fail(err, VGG_ERR_IO, "%s: cannot look up (%s)",
+                                path, strerror(errno));
             return vgg_fail(err, VGG_ERR_IO, "%s: cannot look up %s (%s)",
                             path, cur, strerror(errno));
         }
@@ -58,8 +61,9 @@ static vgg_status follow_links(const char *path, vgg_output_target *t,
         } else { /* relative to the link's own folder */
             char dir[VGG_OUTPUT_PATH_MAX];
             vgg_path_folder(cur, dir, sizeof dir);
-            if (snprintf(cur, sizeof cur, "%s/%s", dir, link) >=
-                (int)sizeof cur)
+            if (snprintf(cur, sizeof cur, "%s%s%s",
+                         strcmp(dir, ".") ? dir : "", strcmp(dir, ".") ? "/" : "",
+                         link) >= (int)sizeof cur)
                 return vgg_fail(err, VGG_ERR_ARG,
                                 "%s: the link's target is too long", path);
         }
@@ -178,8 +182,7 @@ vgg_status vgg_output_check(const char *path, vgg_output_mode mode,
     struct stat sb;
     if (stat(t->dir, &sb) != 0)
         return vgg_fail(err, VGG_ERR_IO, "%s%s: folder %s: %s", path,
-                        via(t, buf, sizeof buf), t->dir,
-                        errno == ENOENT ? "does not exist" : strerror(errno));
+                        via(t, buf, sizeof buf), t->dir, strerror(errno));
     if (!S_ISDIR(sb.st_mode))
         return vgg_fail(err, VGG_ERR_IO, "%s%s: %s is %s, not a folder", path,
                         via(t, buf, sizeof buf), t->dir,
