@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/common/args.h"
+#include "cli/common/outputs.h"
 #include "vgg/augment.h"
 #include "vgg/checkpoint.h"
 #include "vgg/cifar.h"
@@ -275,10 +276,32 @@ int main(int argc, char **argv) {
     }
     vgg_set_threads(threads);
 
+    /* --confusion is written after the scoring: check it before */
+    cli_output out = {"--confusion", confusion_png, VGG_OUTPUT_REPLACE, NULL,
+                      {0}};
+    cli_input in[CLI_CIFAR_FILES + 1];
+    char names[CLI_CIFAR_FILES][4200];
+    int nin = cli_cifar_inputs(data, in, names);
+    in[nin++] = (cli_input){model_path, "the checkpoint scored"};
+    int rc = cli_outputs_check(prog, &out, 1, in, nin);
+    for (int i = 0; i < nimages && !rc; i++)
+        if (confusion_png && vgg_output_same_file(&out.t, images[i])) {
+            fprintf(stderr, "%s: --confusion %s: is the image %s, an input; "
+                    "give the output another name\n",
+                    prog, confusion_png, images[i]);
+            cli_outputs_release(&out, 1);
+            rc = EXIT_USAGE;
+        }
+    if (rc) {
+        free(images);
+        return rc;
+    }
+
     vgg_error err = {0};
     vgg_ckpt_meta meta;
     if (vgg_checkpoint_read_meta(model_path, &meta, &err)) {
         fprintf(stderr, "%s: %s\n", prog, err.msg);
+        cli_outputs_release(&out, 1);
         free(images);
         return 1;
     }
@@ -341,6 +364,7 @@ int main(int argc, char **argv) {
     }
     status = 0;
 done:
+    cli_outputs_release(&out, 1);
     free(images);
     free(conf);
     vgg_dataset_free(&test);
