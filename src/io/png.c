@@ -60,6 +60,14 @@ void vgg_image_free(vgg_image *img) {
     img->width = img->height = 0;
 }
 
+/* libpng's own writer says only "Write Error": keep errno's reason. */
+static void png_put(png_structp png, png_bytep data, size_t n) {
+    vgg_output *out = png_get_io_ptr(png);
+    if (vgg_output_write(out, data, n)) png_error(png, strerror(out->error));
+}
+
+static void png_flush(png_structp png) { (void)png; }
+
 vgg_status vgg_png_write(const char *path, const vgg_image *img,
                          vgg_error *err) {
     if (!img || !img->rgb || img->width <= 0 || img->height <= 0)
@@ -83,7 +91,7 @@ vgg_status vgg_png_write(const char *path, const vgg_image *img,
         return vgg_fail(err, VGG_ERR_IO, "%s: cannot write the PNG (%s)",
                         path, ctx.msg);
     }
-    png_init_io(png, out.f);
+    png_set_write_fn(png, &out, png_put, png_flush);
     png_set_IHDR(png, info, (png_uint_32)img->width,
                  (png_uint_32)img->height, 8, PNG_COLOR_TYPE_RGB,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
