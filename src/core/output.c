@@ -136,7 +136,7 @@ void vgg_output_release(vgg_output_target *t) {
  * O_NONBLOCK so that the writes wait as a pipe's writer should. */
 static int open_in_place(const char *path, const vgg_output_target *t,
                          vgg_error *err) {
-    int flags = O_WRONLY | O_NONBLOCK | O_NOCTTY;
+    int flags = O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
     if (t->kind == VGG_OUTPUT_OPEN) flags |= O_APPEND;
     int fd = open(path, flags);
     if (fd < 0) {
@@ -148,6 +148,17 @@ static int open_in_place(const char *path, const vgg_output_target *t,
         else
             vgg_fail(err, VGG_ERR_IO, "%s: cannot open %s for writing (%s)",
                      path, vgg_file_kind_name(t->st.st_mode), strerror(errno));
+        return -1;
+    }
+    /* the name may have been replaced since it was looked at: writing a
+     * regular file in place would overwrite it without truncating */
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 ||
+        (sb.st_mode & S_IFMT) != (t->st.st_mode & S_IFMT)) {
+        vgg_fail(err, VGG_ERR_IO, "%s: changed from %s to %s while opening",
+                 path, vgg_file_kind_name(t->st.st_mode),
+                 vgg_file_kind_name(sb.st_mode));
+        close(fd);
         return -1;
     }
     int fl = fcntl(fd, F_GETFL);
@@ -325,7 +336,7 @@ vgg_status vgg_input_open(const char *path, FILE **f, vgg_error *err) {
     /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
      * writer; the type is known only once it is open (no race with a
      * stat before). */
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0)
         return vgg_fail(err, VGG_ERR_IO, "%s: cannot open (%s)", path,
                         strerror(errno));
