@@ -55,6 +55,8 @@ static char *slurp(const char *path) {
 /* Writes s to path through vgg_output; returns the status. */
 static vgg_status put(const char *path, vgg_output_mode mode, const char *s,
                       vgg_error *err) {
+    if (mode == VGG_OUTPUT_REPLACE && strlen(s) % 2) /* both ways */
+        return vgg_output_save(path, s, strlen(s), "test file", err);
     vgg_output o;
     vgg_status st = vgg_output_open(&o, path, "test file", mode, err);
     if (st) return st;

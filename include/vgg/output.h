@@ -113,6 +113,10 @@ vgg_status vgg_output_close(vgg_output *o, vgg_error *err);
  * was written in place stays written). */
 void vgg_output_abort(vgg_output *o);
 
+/* The whole of data[0..n) as path, in one call (open, write, close). */
+vgg_status vgg_output_save(const char *path, const void *data, size_t n,
+                           const char *what, vgg_error *err);
+
 /* Opens an input that must be a regular file (a checkpoint, a data file)
  * for reading, without blocking on a FIFO: a folder, a device, a FIFO or
  * a socket is VGG_ERR_IO "PATH: not a regular file (a FIFO)". */

@@ -331,6 +331,15 @@ void vgg_output_abort(vgg_output *o) {
     o->tmp[0] = 0;
 }
 
+vgg_status vgg_output_save(const char *path, const void *data, size_t n,
+                           const char *what, vgg_error *err) {
+    vgg_output o;
+    vgg_status st = vgg_output_open(&o, path, what, VGG_OUTPUT_REPLACE, err);
+    if (st) return st;
+    vgg_output_write(&o, data, n);
+    return vgg_output_close(&o, err);
+}
+
 vgg_status vgg_input_open(const char *path, FILE **f, vgg_error *err) {
     *f = NULL;
     /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
