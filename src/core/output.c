@@ -61,15 +61,13 @@ static vgg_status follow_links(const char *path, vgg_output_target *t,
         } else { /* relative to the link's own folder */
             char dir[VGG_OUTPUT_PATH_MAX];
             vgg_path_folder(cur, dir, sizeof dir);
-            if (snprintf(cur, sizeof cur, "%s%s%s",
-                         strcmp(dir, ".") ? dir : "", strcmp(dir, ".") ? "/" : "",
-                         link) >= (int)sizeof cur)
+            const int here = strcmp(dir, ".") == 0; /* no "./" prefix */
+            if (snprintf(cur, sizeof cur, "%s%s%s", here ? "" : dir,
+                         here ? "" : "/", link) >= (int)sizeof cur)
                 return vgg_fail(err, VGG_ERR_ARG,
                                 "%s: the link's target is too long", path);
         }
     }
-    /* a link through /proc (/dev/stdout) names a file this process has
-     * open: write it by the name given, in place */
     memcpy(t->path, cur, sizeof cur);
     *through_proc = proc;
     return VGG_OK;
