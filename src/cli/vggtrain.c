@@ -44,6 +44,8 @@ typedef struct run {
     vgg_rng rng;
     progress prog;
     cli_output outputs[NOUTPUTS]; /* checked; FIFOs held open */
+    int argc; /* the command line, for the start-up agreement */
+    char **argv;
 } run;
 
 /* Every output path, checked before the data is loaded: kinds, folders,
@@ -187,6 +189,8 @@ static int setup(run *r, options *o, proc *P) {
         ck->limit_test = o->limit_test;
     }
     ck->sched = o->sched; /* the schedule in effect, for every checkpoint */
+    if (proc_agree_run(P, r->argc, r->argv, &r->train, &r->test, m, &r->rng))
+        return 1;
 
     char sched[128];
     vgg_schedule_describe(&o->sched, sched, sizeof sched);
@@ -336,6 +340,10 @@ static int run_epochs(run *r, const options *o, const proc *P) {
          * draws nothing. */
         ck->epoch = e;
         ck->rng = r->rng;
+        if (proc_agree_state(P, r->m, &r->rng, e)) {
+            status = 1;
+            break;
+        }
         if (lead) {
             if (!o->quiet)
                 print_epoch(&last, o->epochs,
@@ -349,9 +357,10 @@ static int run_epochs(run *r, const options *o, const proc *P) {
     if (interrupted_in && lead) {
         fprintf(stderr,
                 "%s: %s during epoch %d; %s holds epoch %d. Continue with:\n"
-                "  vggtrain --resume %s%s\n",
+                "  %svggtrain --resume %s%s\n",
                 prog, stop_signal == SIGTERM ? "terminated" : "interrupted",
-                interrupted_in, o->out, ck->epoch, o->out,
+                interrupted_in, o->out, ck->epoch,
+                P->size > 1 ? "mpirun [the same options] " : "", o->out,
                 o->data && strcmp(o->data, "data/cifar-10-batches-bin")
                     ? " --data DIR"
                     : "");
@@ -368,9 +377,12 @@ int main(int argc, char **argv) {
     options o;
     train_options_init(&o);
     int status = train_parse_args(&o, argc, argv);
+    if (!status) proc_watch(&P, o.mpi_timeout);
     run r;
     memset(&r, 0, sizeof r);
     for (int i = 0; i < NOUTPUTS; i++) r.outputs[i].t.fd = -1;
+    r.argc = argc;
+    r.argv = argv;
     if (!status) status = setup(&r, &o, &P);
     if (!status) status = run_epochs(&r, &o, &P);
     free(r.prog.rows);
