@@ -31,6 +31,11 @@ void vgg_conv_forward(float *out, float *col, const float *in, const float *w,
 void vgg_conv_backward(float *din, float *dw, float *db, float *col,
                        const float *dout, const float *in, const float *w,
                        int Cin, int Cout, int N, int H, int W);
+/* The input-gradient half of vgg_conv_backward alone: din (overwritten)
+ * from dout and w, with the same scratch. */
+void vgg_conv_backward_data(float *din, float *col, const float *dout,
+                            const float *w, int Cin, int Cout, int N, int H,
+                            int W);
 /* Direct seven-loop convolution: the reference the tests compare with. */
 void vgg_conv_forward_ref(float *out, const float *in, const float *w,
                           const float *b, int Cin, int Cout, int N, int H,

@@ -44,7 +44,13 @@ void vgg_conv_backward(float *din, float *dw, float *db, float *col,
     /* dw[Cout][K] += dout[Cout][M] x col[K][M]^T */
     const vgg_im2col_src src = {in, Cin, N, H, W};
     vgg_gemm_im2col(1, Cout, 1.0f, dout, M, &src, col, 1.0f, dw, K);
-    if (!din) return;
+    if (din) vgg_conv_backward_data(din, col, dout, w, Cin, Cout, N, H, W);
+}
+
+void vgg_conv_backward_data(float *din, float *col, const float *dout,
+                            const float *w, int Cin, int Cout, int N, int H,
+                            int W) {
+    const int M = N * H * W, K = Cin * 9;
     if (vgg_gemm_im2col_implicit()) {
         /* din is the convolution of dout with the weights transposed
          * (Cin <-> Cout) and turned half a turn (tap t -> 8 - t):

@@ -1,0 +1,403 @@
+/* Winograd F(4x4,3x3) and F(2x2,3x3) convolutions (see vgg/winograd.h).
+ *
+ * The transforms work on VL tiles at once: a chunk of VL consecutive tile
+ * indices is gathered into alpha x alpha vectors of VL lanes (one lane a
+ * tile), transformed with GCC vector arithmetic (which the compiler lowers
+ * to whatever vector width the target has, AVX-512 to NEON to scalar), and
+ * stored as VL contiguous floats of each point's row V[p][c][t0 .. t0+VL).
+ * The matrices are Lavin and Gray's (2015); the tile index is
+ * t = (n * TH + ty) * TW + tx with TH = H/m, TW = W/m. */
+#include <stddef.h>
+#include <string.h>
+
+#include "vgg/gemm.h"
+#include "vgg/profile.h"
+#include "vgg/winograd.h"
+
+#define VL 16
+typedef float vf __attribute__((vector_size(VL * sizeof(float))));
+
+#define AMAX 6 /* alpha of F(4x4) */
+
+const char *vgg_conv_algo_name(vgg_conv_algo a) {
+    switch (a) {
+    case VGG_CONV_DIRECT: return "direct";
+    case VGG_CONV_WINO4: return "wino4";
+    case VGG_CONV_WINO2: return "wino2";
+    default: return "?";
+    }
+}
+
+int vgg_wino_tile(vgg_conv_algo a) {
+    return a == VGG_CONV_WINO4 ? 4 : a == VGG_CONV_WINO2 ? 2 : 0;
+}
+
+int vgg_conv_algo_fits(vgg_conv_algo a, int H, int W) {
+    int m = vgg_wino_tile(a);
+    if (a == VGG_CONV_DIRECT) return 1;
+    return m > 0 && H >= m && W >= m && H % m == 0 && W % m == 0;
+}
+
+static size_t ntiles(int m, int N, int H, int W) {
+    return (size_t)N * (size_t)(H / m) * (size_t)(W / m);
+}
+
+size_t vgg_wino_scratch(vgg_conv_algo a, int Cin, int Cout, int N, int H,
+                        int W) {
+    if (a == VGG_CONV_DIRECT || !vgg_conv_algo_fits(a, H, W)) return 0;
+    const int m = vgg_wino_tile(a), al = m + 2;
+    const size_t a2 = (size_t)al * al, T = ntiles(m, N, H, W);
+    const size_t C = (size_t)(Cin > Cout ? Cin : Cout);
+    /* U, then the two tile matrices (V and Y, or V and DY) */
+    return a2 * ((size_t)Cin * Cout + 2 * C * T);
+}
+
+/* ---- one-dimensional transforms: r[i * rs] from d[k * s] ---- */
+
+/* B^T d: alpha from alpha */
+static inline void in_1d(int m, const vf *d, int s, vf *r, int rs) {
+    if (m == 4) {
+        vf d0 = d[0], d1 = d[s], d2 = d[2 * s], d3 = d[3 * s], d4 = d[4 * s],
+           d5 = d[5 * s];
+        r[0] = 4.0f * d0 - 5.0f * d2 + d4;
+        r[rs] = d3 + d4 - 4.0f * (d1 + d2);
+        r[2 * rs] = d4 - d3 + 4.0f * (d1 - d2);
+        r[3 * rs] = d4 - d2 + 2.0f * (d3 - d1);
+        r[4 * rs] = d4 - d2 - 2.0f * (d3 - d1);
+        r[5 * rs] = 4.0f * d1 - 5.0f * d3 + d5;
+    } else {
+        vf d0 = d[0], d1 = d[s], d2 = d[2 * s], d3 = d[3 * s];
+        r[0] = d0 - d2;
+        r[rs] = d1 + d2;
+        r[2 * rs] = d2 - d1;
+        r[3 * rs] = d1 - d3;
+    }
+}
+
+/* A^T y: m from alpha */
+static inline void out_1d(int m, const vf *y, int s, vf *r, int rs) {
+    if (m == 4) {
+        vf y0 = y[0], y1 = y[s], y2 = y[2 * s], y3 = y[3 * s], y4 = y[4 * s],
+           y5 = y[5 * s];
+        vf a = y1 + y2, b = y1 - y2, c = y3 + y4, e = y3 - y4;
+        r[0] = y0 + a + c;
+        r[rs] = b + 2.0f * e;
+        r[2 * rs] = a + 4.0f * c;
+        r[3 * rs] = b + 8.0f * e + y5;
+    } else {
+        vf y0 = y[0], y1 = y[s], y2 = y[2 * s], y3 = y[3 * s];
+        r[0] = y0 + y1 + y2;
+        r[rs] = y1 - y2 - y3;
+    }
+}
+
+/* A d: alpha from m (the adjoint of out_1d) */
+static inline void grad_1d(int m, const vf *d, int s, vf *r, int rs) {
+    if (m == 4) {
+        vf d0 = d[0], d1 = d[s], d2 = d[2 * s], d3 = d[3 * s];
+        vf a = d0 + d2, b = d1 + d3, c = d0 + 4.0f * d2,
+           e = 2.0f * d1 + 8.0f * d3;
+        r[0] = d0;
+        r[rs] = a + b;
+        r[2 * rs] = a - b;
+        r[3 * rs] = c + e;
+        r[4 * rs] = c - e;
+        r[5 * rs] = d3;
+    } else {
+        vf d0 = d[0], d1 = d[s];
+        r[0] = d0;
+        r[rs] = d0 + d1;
+        r[2 * rs] = d0 - d1;
+        r[3 * rs] = -d1;
+    }
+}
+
+/* G g (alpha from 3) and G^T u (3 from alpha), in double: the weights are
+ * few, and their transforms' rounding is then the float32 store alone. */
+static void g_1d(int m, const double *g, int s, double *r, int rs) {
+    if (m == 4) {
+        double g0 = g[0], g1 = g[s], g2 = g[2 * s];
+        r[0] = g0 / 4.0;
+        r[rs] = -(g0 + g1 + g2) / 6.0;
+        r[2 * rs] = -(g0 - g1 + g2) / 6.0;
+        r[3 * rs] = g0 / 24.0 + g1 / 12.0 + g2 / 6.0;
+        r[4 * rs] = g0 / 24.0 - g1 / 12.0 + g2 / 6.0;
+        r[5 * rs] = g2;
+    } else {
+        double g0 = g[0], g1 = g[s], g2 = g[2 * s];
+        r[0] = g0;
+        r[rs] = (g0 + g1 + g2) / 2.0;
+        r[2 * rs] = (g0 - g1 + g2) / 2.0;
+        r[3 * rs] = g2;
+    }
+}
+
+static void gt_1d(int m, const double *u, int s, double *r, int rs) {
+    if (m == 4) {
+        double u0 = u[0], u1 = u[s], u2 = u[2 * s], u3 = u[3 * s],
+               u4 = u[4 * s], u5 = u[5 * s];
+        r[0] = u0 / 4.0 - (u1 + u2) / 6.0 + (u3 + u4) / 24.0;
+        r[rs] = (u2 - u1) / 6.0 + (u3 - u4) / 12.0;
+        r[2 * rs] = -(u1 + u2) / 6.0 + (u3 + u4) / 6.0 + u5;
+    } else {
+        double u0 = u[0], u1 = u[s], u2 = u[2 * s], u3 = u[3 * s];
+        r[0] = u0 + (u1 + u2) / 2.0;
+        r[rs] = (u1 - u2) / 2.0;
+        r[2 * rs] = (u1 + u2) / 2.0 + u3;
+    }
+}
+
+/* ---- tiles ---- */
+
+/* Where the VL tiles from t0 lie: off[l] is lane l's tile origin (top-left
+ * output pixel) as an offset into one channel's [N][H][W] plane, y[l] and
+ * x[l] its coordinates in the map; lanes past T get off -1. */
+typedef struct chunk {
+    long off[VL];
+    int y[VL], x[VL];
+    int n; /* lanes in use */
+} chunk;
+
+static void chunk_at(chunk *k, size_t t0, size_t T, int m, int H, int W) {
+    const int TW = W / m, TH = H / m;
+    k->n = 0;
+    for (int l = 0; l < VL; l++) {
+        size_t t = t0 + (size_t)l;
+        if (t >= T) {
+            k->off[l] = -1;
+            k->y[l] = k->x[l] = 0;
+            continue;
+        }
+        size_t n = t / ((size_t)TH * TW), r = t % ((size_t)TH * TW);
+        k->y[l] = (int)(r / TW) * m;
+        k->x[l] = (int)(r % TW) * m;
+        k->off[l] = (long)n * H * W + (long)k->y[l] * W + k->x[l];
+        k->n++;
+    }
+}
+
+static inline void store_row(float *dst, const vf *v, int n) {
+    if (n == VL)
+        memcpy(dst, v, sizeof(vf));
+    else
+        memcpy(dst, v, sizeof(float) * (size_t)n);
+}
+
+/* V[p][c][t] = (B^T d B)[p] of the input tiles of channels c0 .. c1 of
+ * x[C][N][H][W]: the alpha x alpha window at (y - 1, x - 1), zero outside
+ * the map. */
+static void input_transform(int m, float *V, const float *x, int C, int N,
+                            int H, int W) {
+    const int al = m + 2;
+    const size_t T = ntiles(m, N, H, W), plane = (size_t)N * H * W;
+    const long nchunks = (long)((T + VL - 1) / VL);
+    const double t = vgg_now();
+#pragma omp parallel for schedule(static)
+    for (long ch = 0; ch < nchunks; ch++) {
+        chunk k;
+        chunk_at(&k, (size_t)ch * VL, T, m, H, W);
+        int inner = 1;
+        for (int l = 0; l < VL; l++)
+            if (k.off[l] >= 0 &&
+                (k.y[l] < 1 || k.x[l] < 1 || k.y[l] + al - 1 > H ||
+                 k.x[l] + al - 1 > W))
+                inner = 0;
+        for (int c = 0; c < C; c++) {
+            const float *src = x + (size_t)c * plane;
+            vf d[AMAX * AMAX], tmp[AMAX * AMAX], r[AMAX * AMAX];
+            memset(d, 0, sizeof(vf) * al * al);
+            for (int l = 0; l < k.n; l++) {
+                const float *s0 = src + k.off[l] - W - 1;
+                if (inner) {
+                    for (int i = 0; i < al; i++)
+                        for (int j = 0; j < al; j++)
+                            d[i * al + j][l] = s0[(long)i * W + j];
+                    continue;
+                }
+                for (int i = 0; i < al; i++) {
+                    int yy = k.y[l] - 1 + i;
+                    if (yy < 0 || yy >= H) continue;
+                    for (int j = 0; j < al; j++) {
+                        int xx = k.x[l] - 1 + j;
+                        if (xx >= 0 && xx < W)
+                            d[i * al + j][l] = s0[(long)i * W + j];
+                    }
+                }
+            }
+            for (int j = 0; j < al; j++) in_1d(m, d + j, al, tmp + j, al);
+            for (int i = 0; i < al; i++)
+                in_1d(m, tmp + i * al, 1, r + i * al, 1);
+            for (int p = 0; p < al * al; p++)
+                store_row(V + ((size_t)p * C + c) * T + (size_t)ch * VL,
+                          &r[p], k.n);
+        }
+    }
+    vgg_prof.seconds[VGG_PROF_IM2COL] += vgg_now() - t;
+}
+
+/* out[c][N][H][W] = (A^T Y A) of Y[p][c][t], plus b[c] (b may be NULL). */
+static void output_transform(int m, float *out, const float *Y,
+                             const float *b, int C, int N, int H, int W) {
+    const int al = m + 2;
+    const size_t T = ntiles(m, N, H, W), plane = (size_t)N * H * W;
+    const long nchunks = (long)((T + VL - 1) / VL);
+    const double t = vgg_now();
+#pragma omp parallel for schedule(static)
+    for (long ch = 0; ch < nchunks; ch++) {
+        chunk k;
+        chunk_at(&k, (size_t)ch * VL, T, m, H, W);
+        for (int c = 0; c < C; c++) {
+            vf y[AMAX * AMAX], tmp[AMAX * AMAX], r[4 * 4];
+            for (int p = 0; p < al * al; p++) {
+                const float *s = Y + ((size_t)p * C + c) * T + (size_t)ch * VL;
+                if (k.n == VL)
+                    memcpy(&y[p], s, sizeof(vf));
+                else {
+                    memset(&y[p], 0, sizeof(vf));
+                    memcpy(&y[p], s, sizeof(float) * (size_t)k.n);
+                }
+            }
+            /* columns: tmp[i][j] (m x alpha), then rows: r[i][j] (m x m) */
+            for (int j = 0; j < al; j++) out_1d(m, y + j, al, tmp + j, al);
+            for (int i = 0; i < m; i++)
+                out_1d(m, tmp + i * al, 1, r + i * m, 1);
+            const float bias = b ? b[c] : 0.0f;
+            float *dst = out + (size_t)c * plane;
+            for (int l = 0; l < k.n; l++) {
+                float *o = dst + k.off[l];
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < m; j++)
+                        o[(long)i * W + j] = r[i * m + j][l] + bias;
+            }
+        }
+    }
+    vgg_prof.seconds[VGG_PROF_IM2COL] += vgg_now() - t;
+}
+
+/* DY[p][c][t] = (A dy A^T)[p] of the m x m tiles of dy[C][N][H][W]. */
+static void grad_transform(int m, float *DY, const float *dy, int C, int N,
+                           int H, int W) {
+    const int al = m + 2;
+    const size_t T = ntiles(m, N, H, W), plane = (size_t)N * H * W;
+    const long nchunks = (long)((T + VL - 1) / VL);
+    const double t = vgg_now();
+#pragma omp parallel for schedule(static)
+    for (long ch = 0; ch < nchunks; ch++) {
+        chunk k;
+        chunk_at(&k, (size_t)ch * VL, T, m, H, W);
+        for (int c = 0; c < C; c++) {
+            const float *src = dy + (size_t)c * plane;
+            vf d[4 * 4], tmp[AMAX * 4], r[AMAX * AMAX];
+            memset(d, 0, sizeof(vf) * m * m);
+            for (int l = 0; l < k.n; l++) {
+                const float *s0 = src + k.off[l];
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < m; j++)
+                        d[i * m + j][l] = s0[(long)i * W + j];
+            }
+            /* columns: tmp[i][j] (alpha x m), then rows: r (alpha x alpha) */
+            for (int j = 0; j < m; j++) grad_1d(m, d + j, m, tmp + j, m);
+            for (int i = 0; i < al; i++)
+                grad_1d(m, tmp + i * m, 1, r + i * al, 1);
+            for (int p = 0; p < al * al; p++)
+                store_row(DY + ((size_t)p * C + c) * T + (size_t)ch * VL,
+                          &r[p], k.n);
+        }
+    }
+    vgg_prof.seconds[VGG_PROF_IM2COL] += vgg_now() - t;
+}
+
+/* U[p][o][i] = (G g G^T)[p] for g = w[o][i] (w[Cout][Cin][3][3]); turned:
+ * U[p][i][o] of w[o][i] turned half a turn, the weights of the input
+ * gradient's convolution (Cin <-> Cout). */
+static void weight_transform(int m, float *U, const float *w, int Cin,
+                             int Cout, int turned) {
+    const int al = m + 2;
+    const size_t CC = (size_t)Cin * Cout;
+    const double t = vgg_now();
+#pragma omp parallel for schedule(static)
+    for (int o = 0; o < Cout; o++)
+        for (int i = 0; i < Cin; i++) {
+            const float *g = w + ((size_t)o * Cin + i) * 9;
+            double gg[9], tmp[AMAX * 3], u[AMAX * AMAX];
+            for (int k = 0; k < 9; k++) gg[k] = g[turned ? 8 - k : k];
+            for (int j = 0; j < 3; j++) g_1d(m, gg + j, 3, tmp + j, 3);
+            for (int r = 0; r < al; r++)
+                g_1d(m, tmp + r * 3, 1, u + r * al, 1);
+            size_t at = turned ? (size_t)i * Cout + o : (size_t)o * Cin + i;
+            for (int p = 0; p < al * al; p++) U[p * CC + at] = (float)u[p];
+        }
+    vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
+}
+
+/* dw[o][i] += G^T dU[.][o][i] G. */
+static void weight_grad_transform(int m, float *dw, const float *dU, int Cin,
+                                  int Cout) {
+    const int al = m + 2;
+    const size_t CC = (size_t)Cin * Cout;
+    const double t = vgg_now();
+#pragma omp parallel for schedule(static)
+    for (int o = 0; o < Cout; o++)
+        for (int i = 0; i < Cin; i++) {
+            const size_t at = (size_t)o * Cin + i;
+            double u[AMAX * AMAX], tmp[3 * AMAX] = {0}, g[9];
+            for (int p = 0; p < al * al; p++) u[p] = dU[p * CC + at];
+            for (int j = 0; j < al; j++) gt_1d(m, u + j, al, tmp + j, al);
+            for (int r = 0; r < 3; r++)
+                gt_1d(m, tmp + r * al, 1, g + r * 3, 1);
+            float *d = dw + at * 9;
+            for (int k = 0; k < 9; k++) d[k] += (float)g[k];
+        }
+    vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
+}
+
+/* ---- the three passes ---- */
+
+/* out = conv(x, U) for U already transformed ([p][Co][Ci]). */
+static void wino_conv(int m, float *out, float *ws, const float *x,
+                      const float *b, int Ci, int Co, int N, int H, int W) {
+    const int al = m + 2, a2 = al * al;
+    const size_t T = ntiles(m, N, H, W);
+    const size_t C = (size_t)(Ci > Co ? Ci : Co);
+    const float *U = ws;
+    float *V = ws + (size_t)a2 * Ci * Co, *Y = V + (size_t)a2 * C * T;
+    input_transform(m, V, x, Ci, N, H, W);
+    for (int p = 0; p < a2; p++)
+        vgg_gemm(0, 0, Co, (int)T, Ci, 1.0f, U + (size_t)p * Co * Ci, Ci,
+                 V + (size_t)p * Ci * T, (int)T, 0.0f, Y + (size_t)p * Co * T,
+                 (int)T);
+    output_transform(m, out, Y, b, Co, N, H, W);
+}
+
+void vgg_wino_forward(vgg_conv_algo a, float *out, float *ws, const float *in,
+                      const float *w, const float *b, int Cin, int Cout,
+                      int N, int H, int W) {
+    const int m = vgg_wino_tile(a);
+    weight_transform(m, ws, w, Cin, Cout, 0);
+    wino_conv(m, out, ws, in, b, Cin, Cout, N, H, W);
+}
+
+void vgg_wino_backward_data(vgg_conv_algo a, float *din, float *ws,
+                            const float *dout, const float *w, int Cin,
+                            int Cout, int N, int H, int W) {
+    const int m = vgg_wino_tile(a);
+    weight_transform(m, ws, w, Cin, Cout, 1);
+    wino_conv(m, din, ws, dout, NULL, Cout, Cin, N, H, W);
+}
+
+void vgg_wino_backward_weights(vgg_conv_algo a, float *dw, float *ws,
+                               const float *dout, const float *in, int Cin,
+                               int Cout, int N, int H, int W) {
+    const int m = vgg_wino_tile(a), al = m + 2, a2 = al * al;
+    const size_t T = ntiles(m, N, H, W);
+    const size_t C = (size_t)(Cin > Cout ? Cin : Cout);
+    float *dU = ws, *V = ws + (size_t)a2 * Cin * Cout,
+          *DY = V + (size_t)a2 * C * T;
+    input_transform(m, V, in, Cin, N, H, W);
+    grad_transform(m, DY, dout, Cout, N, H, W);
+    for (int p = 0; p < a2; p++)
+        vgg_gemm(0, 1, Cout, Cin, (int)T, 1.0f, DY + (size_t)p * Cout * T,
+                 (int)T, V + (size_t)p * Cin * T, (int)T, 0.0f,
+                 dU + (size_t)p * Cout * Cin, Cin);
+    weight_grad_transform(m, dw, dU, Cin, Cout);
+}
