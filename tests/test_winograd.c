@@ -30,7 +30,9 @@
 #include <string.h>
 
 #include "util.h"
+#include "vgg/conv_choice.h"
 #include "vgg/gemm.h"
+#include "vgg/model.h"
 #include "vgg/nn.h"
 #include "vgg/winograd.h"
 
@@ -273,11 +275,90 @@ static void test_winograd_fits(void **state) {
     assert_int_equal(vgg_wino_scratch(VGG_CONV_DIRECT, 8, 8, 1, 4, 4), 0);
 }
 
+/* A model's training step with every pass by Winograd (F(4x4) down to
+ * 4x4 maps, F(2x2) on 2x2) and with `auto`, against the direct one: the
+ * same loss and gradients within float32 Winograd's error. */
+static double step(vgg_model *m, vgg_rng *r, float *grads) {
+    vgg_rng_seed(r, 11, 0);
+    vgg_model_init(m, r);
+    tu_fill_uniform(m->input, 3 * 4 * 32 * 32, -1, 1, r);
+    for (int i = 0; i < 4; i++) m->labels[i] = (uint8_t)(i % 3);
+    double loss = vgg_model_forward(m, 4, 1, NULL);
+    vgg_model_zero_grad(m);
+    vgg_model_backward(m, 4);
+    memcpy(grads, m->grads, sizeof(float) * m->nparams);
+    return loss;
+}
+
+static void test_winograd_model_step(void **state) {
+    (void)state;
+    vgg_config cfg;
+    vgg_error err;
+    assert_int_equal(vgg_config_parse(&cfg, "8 M 16 M 16 M 32 M 32 32 M", 3,
+                                      &err),
+                     VGG_OK);
+    vgg_model *m;
+    assert_int_equal(vgg_model_create(&m, &cfg, 4, &err), VGG_OK);
+    float *g0 = malloc(sizeof(float) * m->nparams),
+          *g1 = malloc(sizeof(float) * m->nparams);
+    assert_true(g0 && g1);
+    vgg_rng r;
+    double l0 = step(m, &r, g0);
+    char line[256];
+    for (int mode = VGG_CONV_MODE_WINOGRAD; mode <= VGG_CONV_MODE_AUTO;
+         mode++) {
+        vgg_conv_times times;
+        assert_int_equal(vgg_model_set_conv(m, mode, 4, 1, &times, &err),
+                         VGG_OK);
+        vgg_model_conv_summary(m, line, sizeof line);
+        if (mode == VGG_CONV_MODE_WINOGRAD) {
+            assert_string_equal(line, "fwd 444422 data 444422 wgt 444422");
+            assert_true(m->wino_floats > 0);
+        } else {
+            /* the direct time of every measured pass is recorded */
+            assert_true(times.sec[VGG_CONV_DIRECT] > 0.0);
+        }
+        double l1 = step(m, &r, g1);
+        double gmax = 0.0, dmax = 0.0;
+        for (size_t i = 0; i < m->nparams; i++) {
+            gmax = fmax(gmax, fabs(g0[i]));
+            dmax = fmax(dmax, fabs((double)g1[i] - g0[i]));
+        }
+        print_message("  %-8s %s: loss %.6f vs direct %.6f, max grad diff "
+                      "%.1e of max %.2e\n",
+                      vgg_conv_mode_name(mode), line, l1, l0, dmax, gmax);
+        assert_true(fabs(l1 - l0) < 1e-4 * fabs(l0));
+        assert_true(dmax < 1e-3 * gmax);
+    }
+    assert_int_equal(vgg_model_set_conv(m, VGG_CONV_MODE_DIRECT, 4, 1, NULL,
+                                        &err),
+                     VGG_OK);
+    assert_int_equal(m->wino_floats, 0);
+    free(g0);
+    free(g1);
+    vgg_model_free(m);
+}
+
+static void test_conv_mode_parse(void **state) {
+    (void)state;
+    vgg_conv_mode mode;
+    vgg_error err;
+    assert_int_equal(vgg_conv_mode_parse(&mode, "winograd", "--conv", &err),
+                     VGG_OK);
+    assert_int_equal(mode, VGG_CONV_MODE_WINOGRAD);
+    assert_int_not_equal(vgg_conv_mode_parse(&mode, "wino", "--conv", &err),
+                         VGG_OK);
+    assert_non_null(strstr(err.msg, "--conv wino: expected auto, direct or "
+                                    "winograd"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_winograd_fits),
         cmocka_unit_test(test_winograd_finite_differences),
         cmocka_unit_test(test_winograd_vs_double),
+        cmocka_unit_test(test_winograd_model_step),
+        cmocka_unit_test(test_conv_mode_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
