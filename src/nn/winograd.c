@@ -16,6 +16,7 @@
 
 #define VL 16
 typedef float vf __attribute__((vector_size(VL * sizeof(float))));
+typedef double vd __attribute__((vector_size(VL * sizeof(double))));
 
 #define AMAX 6 /* alpha of F(4x4) */
 
@@ -112,38 +113,42 @@ static inline void grad_1d(int m, const vf *d, int s, vf *r, int rs) {
     }
 }
 
-/* G g (alpha from 3) and G^T u (3 from alpha), in double: the weights are
- * few, and their transforms' rounding is then the float32 store alone. */
-static void g_1d(int m, const double *g, int s, double *r, int rs) {
+/* G g (alpha from 3) and G^T u (3 from alpha), in double: the weights
+ * are few, and F(4x4)'s G has 1/6, 1/12 and 1/24, so float arithmetic
+ * would add a rounding of its own to the float32 store's. */
+static inline void g_1d(int m, const vd *g, int s, vd *r, int rs) {
+    vd g0 = g[0], g1 = g[s], g2 = g[2 * s];
     if (m == 4) {
-        double g0 = g[0], g1 = g[s], g2 = g[2 * s];
+        vd a = g0 + g2, b = g0 / 24.0 + g2 / 6.0, c = g1 / 12.0;
         r[0] = g0 / 4.0;
-        r[rs] = -(g0 + g1 + g2) / 6.0;
-        r[2 * rs] = -(g0 - g1 + g2) / 6.0;
-        r[3 * rs] = g0 / 24.0 + g1 / 12.0 + g2 / 6.0;
-        r[4 * rs] = g0 / 24.0 - g1 / 12.0 + g2 / 6.0;
+        r[rs] = -(a + g1) / 6.0;
+        r[2 * rs] = (g1 - a) / 6.0;
+        r[3 * rs] = b + c;
+        r[4 * rs] = b - c;
         r[5 * rs] = g2;
     } else {
-        double g0 = g[0], g1 = g[s], g2 = g[2 * s];
+        vd a = g0 + g2;
         r[0] = g0;
-        r[rs] = (g0 + g1 + g2) / 2.0;
-        r[2 * rs] = (g0 - g1 + g2) / 2.0;
+        r[rs] = 0.5 * (a + g1);
+        r[2 * rs] = 0.5 * (a - g1);
         r[3 * rs] = g2;
     }
 }
 
-static void gt_1d(int m, const double *u, int s, double *r, int rs) {
+static inline void gt_1d(int m, const vd *u, int s, vd *r, int rs) {
     if (m == 4) {
-        double u0 = u[0], u1 = u[s], u2 = u[2 * s], u3 = u[3 * s],
-               u4 = u[4 * s], u5 = u[5 * s];
-        r[0] = u0 / 4.0 - (u1 + u2) / 6.0 + (u3 + u4) / 24.0;
+        vd u0 = u[0], u1 = u[s], u2 = u[2 * s], u3 = u[3 * s], u4 = u[4 * s],
+           u5 = u[5 * s];
+        vd a = (u1 + u2) / 6.0, b = u3 + u4;
+        r[0] = u0 / 4.0 - a + b / 24.0;
         r[rs] = (u2 - u1) / 6.0 + (u3 - u4) / 12.0;
-        r[2 * rs] = -(u1 + u2) / 6.0 + (u3 + u4) / 6.0 + u5;
+        r[2 * rs] = b / 6.0 - a + u5;
     } else {
-        double u0 = u[0], u1 = u[s], u2 = u[2 * s], u3 = u[3 * s];
-        r[0] = u0 + (u1 + u2) / 2.0;
-        r[rs] = (u1 - u2) / 2.0;
-        r[2 * rs] = (u1 + u2) / 2.0 + u3;
+        vd u0 = u[0], u1 = u[s], u2 = u[2 * s], u3 = u[3 * s];
+        vd a = 0.5 * (u1 + u2);
+        r[0] = u0 + a;
+        r[rs] = 0.5 * (u1 - u2);
+        r[2 * rs] = a + u3;
     }
 }
 
@@ -151,28 +156,36 @@ static void gt_1d(int m, const double *u, int s, double *r, int rs) {
 
 /* Where the VL tiles from t0 lie: off[l] is lane l's tile origin (top-left
  * output pixel) as an offset into one channel's [N][H][W] plane, y[l] and
- * x[l] its coordinates in the map; lanes past T get off -1. */
+ * x[l] its coordinates in the map; n lanes are in use (T - t0 at the end).
+ * inner: every window of alpha from (y - 1, x - 1) lies in the map. */
 typedef struct chunk {
     long off[VL];
     int y[VL], x[VL];
-    int n; /* lanes in use */
+    int n, inner;
 } chunk;
 
 static void chunk_at(chunk *k, size_t t0, size_t T, int m, int H, int W) {
-    const int TW = W / m, TH = H / m;
-    k->n = 0;
+    const int TW = W / m, TH = H / m, al = m + 2;
+    size_t n = t0 / ((size_t)TH * TW), r = t0 % ((size_t)TH * TW);
+    int ty = (int)(r / TW), tx = (int)(r % TW);
+    k->n = T - t0 < VL ? (int)(T - t0) : VL;
+    k->inner = 1;
     for (int l = 0; l < VL; l++) {
-        size_t t = t0 + (size_t)l;
-        if (t >= T) {
+        if (l >= k->n) {
             k->off[l] = -1;
             k->y[l] = k->x[l] = 0;
             continue;
         }
-        size_t n = t / ((size_t)TH * TW), r = t % ((size_t)TH * TW);
-        k->y[l] = (int)(r / TW) * m;
-        k->x[l] = (int)(r % TW) * m;
+        k->y[l] = ty * m;
+        k->x[l] = tx * m;
         k->off[l] = (long)n * H * W + (long)k->y[l] * W + k->x[l];
-        k->n++;
+        if (k->y[l] < 1 || k->x[l] < 1 || k->y[l] + al - 1 > H ||
+            k->x[l] + al - 1 > W)
+            k->inner = 0;
+        if (++tx == TW) {
+            tx = 0;
+            if (++ty == TH) ty = 0, n++;
+        }
     }
 }
 
@@ -183,32 +196,39 @@ static inline void store_row(float *dst, const vf *v, int n) {
         memcpy(dst, v, sizeof(float) * (size_t)n);
 }
 
-/* V[p][c][t] = (B^T d B)[p] of the input tiles of channels c0 .. c1 of
- * x[C][N][H][W]: the alpha x alpha window at (y - 1, x - 1), zero outside
- * the map. */
+static inline void load_row(vf *v, const float *src, int n) {
+    if (n == VL) {
+        memcpy(v, src, sizeof(vf));
+    } else {
+        memset(v, 0, sizeof(vf));
+        memcpy(v, src, sizeof(float) * (size_t)n);
+    }
+}
+
+/* The loops below run over (channel, chunk) with the chunks innermost, so
+ * that each thread writes (or reads) the alpha^2 rows of a channel as
+ * alpha^2 sequential streams. */
+
+/* V[p][c][t] = (B^T d B)[p] of the input tiles of x[C][N][H][W]: the
+ * alpha x alpha window at (y - 1, x - 1), zero outside the map. */
 static void input_transform(int m, float *V, const float *x, int C, int N,
                             int H, int W) {
     const int al = m + 2;
     const size_t T = ntiles(m, N, H, W), plane = (size_t)N * H * W;
     const long nchunks = (long)((T + VL - 1) / VL);
     const double t = vgg_now();
-#pragma omp parallel for schedule(static)
-    for (long ch = 0; ch < nchunks; ch++) {
-        chunk k;
-        chunk_at(&k, (size_t)ch * VL, T, m, H, W);
-        int inner = 1;
-        for (int l = 0; l < VL; l++)
-            if (k.off[l] >= 0 &&
-                (k.y[l] < 1 || k.x[l] < 1 || k.y[l] + al - 1 > H ||
-                 k.x[l] + al - 1 > W))
-                inner = 0;
-        for (int c = 0; c < C; c++) {
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int c = 0; c < C; c++)
+        for (long ch = 0; ch < nchunks; ch++) {
+            chunk k;
+            chunk_at(&k, (size_t)ch * VL, T, m, H, W);
             const float *src = x + (size_t)c * plane;
-            vf d[AMAX * AMAX], tmp[AMAX * AMAX], r[AMAX * AMAX];
-            memset(d, 0, sizeof(vf) * al * al);
+            float d[AMAX * AMAX][VL] __attribute__((aligned(64)));
+            vf tmp[AMAX * AMAX], r[AMAX * AMAX];
+            if (!k.inner || k.n < VL) memset(d, 0, sizeof d);
             for (int l = 0; l < k.n; l++) {
                 const float *s0 = src + k.off[l] - W - 1;
-                if (inner) {
+                if (k.inner) {
                     for (int i = 0; i < al; i++)
                         for (int j = 0; j < al; j++)
                             d[i * al + j][l] = s0[(long)i * W + j];
@@ -224,14 +244,14 @@ static void input_transform(int m, float *V, const float *x, int C, int N,
                     }
                 }
             }
-            for (int j = 0; j < al; j++) in_1d(m, d + j, al, tmp + j, al);
+            const vf *dv = (const vf *)d;
+            for (int j = 0; j < al; j++) in_1d(m, dv + j, al, tmp + j, al);
             for (int i = 0; i < al; i++)
                 in_1d(m, tmp + i * al, 1, r + i * al, 1);
             for (int p = 0; p < al * al; p++)
                 store_row(V + ((size_t)p * C + c) * T + (size_t)ch * VL,
                           &r[p], k.n);
         }
-    }
     vgg_prof.seconds[VGG_PROF_IM2COL] += vgg_now() - t;
 }
 
@@ -242,35 +262,31 @@ static void output_transform(int m, float *out, const float *Y,
     const size_t T = ntiles(m, N, H, W), plane = (size_t)N * H * W;
     const long nchunks = (long)((T + VL - 1) / VL);
     const double t = vgg_now();
-#pragma omp parallel for schedule(static)
-    for (long ch = 0; ch < nchunks; ch++) {
-        chunk k;
-        chunk_at(&k, (size_t)ch * VL, T, m, H, W);
-        for (int c = 0; c < C; c++) {
-            vf y[AMAX * AMAX], tmp[AMAX * AMAX], r[4 * 4];
-            for (int p = 0; p < al * al; p++) {
-                const float *s = Y + ((size_t)p * C + c) * T + (size_t)ch * VL;
-                if (k.n == VL)
-                    memcpy(&y[p], s, sizeof(vf));
-                else {
-                    memset(&y[p], 0, sizeof(vf));
-                    memcpy(&y[p], s, sizeof(float) * (size_t)k.n);
-                }
-            }
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int c = 0; c < C; c++)
+        for (long ch = 0; ch < nchunks; ch++) {
+            chunk k;
+            chunk_at(&k, (size_t)ch * VL, T, m, H, W);
+            vf y[AMAX * AMAX], tmp[AMAX * AMAX];
+            float r[4 * 4][VL] __attribute__((aligned(64)));
+            for (int p = 0; p < al * al; p++)
+                load_row(&y[p], Y + ((size_t)p * C + c) * T + (size_t)ch * VL,
+                         k.n);
             /* columns: tmp[i][j] (m x alpha), then rows: r[i][j] (m x m) */
             for (int j = 0; j < al; j++) out_1d(m, y + j, al, tmp + j, al);
+            vf *rv = (vf *)r;
+            const vf bias = (vf){0} + (b ? b[c] : 0.0f);
             for (int i = 0; i < m; i++)
-                out_1d(m, tmp + i * al, 1, r + i * m, 1);
-            const float bias = b ? b[c] : 0.0f;
+                out_1d(m, tmp + i * al, 1, rv + i * m, 1);
+            for (int i = 0; i < m * m; i++) rv[i] += bias;
             float *dst = out + (size_t)c * plane;
             for (int l = 0; l < k.n; l++) {
                 float *o = dst + k.off[l];
                 for (int i = 0; i < m; i++)
                     for (int j = 0; j < m; j++)
-                        o[(long)i * W + j] = r[i * m + j][l] + bias;
+                        o[(long)i * W + j] = r[i * m + j][l];
             }
         }
-    }
     vgg_prof.seconds[VGG_PROF_IM2COL] += vgg_now() - t;
 }
 
@@ -281,72 +297,95 @@ static void grad_transform(int m, float *DY, const float *dy, int C, int N,
     const size_t T = ntiles(m, N, H, W), plane = (size_t)N * H * W;
     const long nchunks = (long)((T + VL - 1) / VL);
     const double t = vgg_now();
-#pragma omp parallel for schedule(static)
-    for (long ch = 0; ch < nchunks; ch++) {
-        chunk k;
-        chunk_at(&k, (size_t)ch * VL, T, m, H, W);
-        for (int c = 0; c < C; c++) {
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int c = 0; c < C; c++)
+        for (long ch = 0; ch < nchunks; ch++) {
+            chunk k;
+            chunk_at(&k, (size_t)ch * VL, T, m, H, W);
             const float *src = dy + (size_t)c * plane;
-            vf d[4 * 4], tmp[AMAX * 4], r[AMAX * AMAX];
-            memset(d, 0, sizeof(vf) * m * m);
+            float d[4 * 4][VL] __attribute__((aligned(64)));
+            vf tmp[AMAX * 4], r[AMAX * AMAX];
+            if (k.n < VL) memset(d, 0, sizeof d);
             for (int l = 0; l < k.n; l++) {
                 const float *s0 = src + k.off[l];
                 for (int i = 0; i < m; i++)
                     for (int j = 0; j < m; j++)
                         d[i * m + j][l] = s0[(long)i * W + j];
             }
+            const vf *dv = (const vf *)d;
             /* columns: tmp[i][j] (alpha x m), then rows: r (alpha x alpha) */
-            for (int j = 0; j < m; j++) grad_1d(m, d + j, m, tmp + j, m);
+            for (int j = 0; j < m; j++) grad_1d(m, dv + j, m, tmp + j, m);
             for (int i = 0; i < al; i++)
                 grad_1d(m, tmp + i * m, 1, r + i * al, 1);
             for (int p = 0; p < al * al; p++)
                 store_row(DY + ((size_t)p * C + c) * T + (size_t)ch * VL,
                           &r[p], k.n);
         }
-    }
     vgg_prof.seconds[VGG_PROF_IM2COL] += vgg_now() - t;
 }
 
-/* U[p][o][i] = (G g G^T)[p] for g = w[o][i] (w[Cout][Cin][3][3]); turned:
- * U[p][i][o] of w[o][i] turned half a turn, the weights of the input
- * gradient's convolution (Cin <-> Cout). */
+/* U[p][o][i] = (G g G^T)[p] for g = w[o][i] (w[Cout][Cin][3][3]), VL
+ * consecutive i at once. turned: U[p][i][o] of w[o][i] turned half a
+ * turn, the weights of the input gradient's convolution (Cin <-> Cout),
+ * VL consecutive o at once. */
 static void weight_transform(int m, float *U, const float *w, int Cin,
                              int Cout, int turned) {
     const int al = m + 2;
     const size_t CC = (size_t)Cin * Cout;
+    /* rows of the result and their length */
+    const int R = turned ? Cin : Cout, L = turned ? Cout : Cin;
+    const long nchunks = (L + VL - 1) / VL;
     const double t = vgg_now();
-#pragma omp parallel for schedule(static)
-    for (int o = 0; o < Cout; o++)
-        for (int i = 0; i < Cin; i++) {
-            const float *g = w + ((size_t)o * Cin + i) * 9;
-            double gg[9], tmp[AMAX * 3], u[AMAX * AMAX];
-            for (int k = 0; k < 9; k++) gg[k] = g[turned ? 8 - k : k];
-            for (int j = 0; j < 3; j++) g_1d(m, gg + j, 3, tmp + j, 3);
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int row = 0; row < R; row++)
+        for (long ch = 0; ch < nchunks; ch++) {
+            const int l0 = (int)ch * VL, n = L - l0 < VL ? L - l0 : VL;
+            double g[9][VL] __attribute__((aligned(64)));
+            vd tmp[AMAX * 3], u[AMAX * AMAX];
+            if (n < VL) memset(g, 0, sizeof g);
+            for (int l = 0; l < n; l++) {
+                const int o = turned ? l0 + l : row, i = turned ? row : l0 + l;
+                const float *src = w + ((size_t)o * Cin + i) * 9;
+                for (int k = 0; k < 9; k++) g[k][l] = src[turned ? 8 - k : k];
+            }
+            const vd *gv = (const vd *)g;
+            for (int j = 0; j < 3; j++) g_1d(m, gv + j, 3, tmp + j, 3);
             for (int r = 0; r < al; r++)
                 g_1d(m, tmp + r * 3, 1, u + r * al, 1);
-            size_t at = turned ? (size_t)i * Cout + o : (size_t)o * Cin + i;
-            for (int p = 0; p < al * al; p++) U[p * CC + at] = (float)u[p];
+            for (int p = 0; p < al * al; p++) {
+                vf f = __builtin_convertvector(u[p], vf);
+                store_row(U + p * CC + (size_t)row * L + l0, &f, n);
+            }
         }
     vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
 }
 
-/* dw[o][i] += G^T dU[.][o][i] G. */
+/* dw[o][i] += G^T dU[.][o][i] G, VL consecutive i at once. */
 static void weight_grad_transform(int m, float *dw, const float *dU, int Cin,
                                   int Cout) {
     const int al = m + 2;
     const size_t CC = (size_t)Cin * Cout;
+    const long nchunks = (Cin + VL - 1) / VL;
     const double t = vgg_now();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for collapse(2) schedule(static)
     for (int o = 0; o < Cout; o++)
-        for (int i = 0; i < Cin; i++) {
-            const size_t at = (size_t)o * Cin + i;
-            double u[AMAX * AMAX], tmp[3 * AMAX] = {0}, g[9];
-            for (int p = 0; p < al * al; p++) u[p] = dU[p * CC + at];
+        for (long ch = 0; ch < nchunks; ch++) {
+            const int i0 = (int)ch * VL, n = Cin - i0 < VL ? Cin - i0 : VL;
+            vd u[AMAX * AMAX], tmp[3 * AMAX] = {0};
+            double g[9][VL] __attribute__((aligned(64)));
+            for (int p = 0; p < al * al; p++) {
+                vf f;
+                load_row(&f, dU + p * CC + (size_t)o * Cin + i0, n);
+                u[p] = __builtin_convertvector(f, vd);
+            }
             for (int j = 0; j < al; j++) gt_1d(m, u + j, al, tmp + j, al);
+            vd *gv = (vd *)g;
             for (int r = 0; r < 3; r++)
-                gt_1d(m, tmp + r * al, 1, g + r * 3, 1);
-            float *d = dw + at * 9;
-            for (int k = 0; k < 9; k++) d[k] += (float)g[k];
+                gt_1d(m, tmp + r * al, 1, gv + r * 3, 1);
+            for (int l = 0; l < n; l++) {
+                float *d = dw + ((size_t)o * Cin + i0 + l) * 9;
+                for (int k = 0; k < 9; k++) d[k] += (float)g[k][l];
+            }
         }
     vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
 }
