@@ -69,6 +69,9 @@ static void usage(FILE *f) {
 "  --weight-decay X     L2 decay on every parameter [5e-4]\n"
 "  --seed N             seeds initialisation, shuffling, augmentation [1]\n"
 "  --threads N          threads for GEMM and kernels [all cores]\n"
+"  --conv MODE          convolution algorithm: direct, winograd (F(4x4),\n"
+"                       F(2x2) on 2x2 maps) or auto (each layer's pass\n"
+"                       by the faster, measured at start-up) [direct]\n"
 "  --arch 'TABLE'       network table: widths and M for max-pool\n"
 "                       [64 64 M 128 128 M 256 256 256 M 512 512 512 M\n"
 "                       512 512 512 M]\n"
@@ -168,6 +171,10 @@ int train_parse_args(options *o, int argc, char **argv) {
         } else if (args_match(prog, argc, argv, &i, "--mpi-timeout", &v)) {
             bad = !v || args_float(prog, "--mpi-timeout", v, 0.0, 1e6,
                                    &o->mpi_timeout);
+        } else if (args_match(prog, argc, argv, &i, "--conv", &v)) {
+            vgg_error err;
+            bad = !v || vgg_conv_mode_parse(&o->conv, v, "--conv", &err);
+            if (v && bad) fprintf(stderr, "%s: %s\n", prog, err.msg);
         } else if (args_match(prog, argc, argv, &i, "--seed", &v)) {
             bad = !v || args_u64(prog, "--seed", v, &o->seed);
         } else if (args_match(prog, argc, argv, &i, "--data", &v)) {

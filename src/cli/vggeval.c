@@ -14,6 +14,7 @@
 #include "vgg/image.h"
 #include "vgg/plot.h"
 #include "vgg/predict.h"
+#include "vgg/conv_choice.h"
 #include "vgg/gemm.h"
 #include "vgg/model.h"
 #include "vgg/train.h"
@@ -38,6 +39,9 @@ static void usage(FILE *f) {
 "  --batch-size N     images per forward pass; does not change the\n"
 "                     results [100]\n"
 "  --threads N        threads for GEMM and kernels [all cores]\n"
+"  --conv MODE        convolution algorithm: direct, winograd or auto\n"
+"                     (each layer by the faster, measured at start-up)\n"
+"                     [direct]\n"
 "  --limit-test N     score only the first N test images of the model's\n"
 "                     classes (0: all) [0]\n"
 "  --json             print one JSON object instead of the report\n"
@@ -142,8 +146,10 @@ static void print_report(const char *path, const char *data,
                          const vgg_ckpt_meta *meta, const vgg_model *m,
                          const vgg_epoch_stats *st, const int *conf) {
     const int K = meta->cfg.classes;
-    printf("vggeval %s: %s: epoch %d, %d classes, %zu parameters\n",
-           VGG_VERSION_STRING, path, meta->epoch, K, m->nparams);
+    char conv[160];
+    vgg_model_conv_summary(m, conv, sizeof conv);
+    printf("vggeval %s: %s: epoch %d, %d classes, %zu parameters, conv %s\n",
+           VGG_VERSION_STRING, path, meta->epoch, K, m->nparams, conv);
     printf("test split: %s/test_batch.bin\n", data);
     printf("images %d  correct %d  test_loss %.4f  test_acc %.2f%%\n",
            st->images, st->correct, st->loss_sum / st->images,
@@ -223,6 +229,7 @@ int main(int argc, char **argv) {
     }
     int nimages = 0, top = 3;
     int batch_size = 100, limit_test = 0, json = 0;
+    vgg_conv_mode conv = VGG_CONV_MODE_DIRECT;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     int threads = ncpu > 0 ? (int)ncpu : 1;
     for (int i = 1; i < argc; i++) {
@@ -242,6 +249,10 @@ int main(int argc, char **argv) {
             bad = !v || args_int(prog, "--batch-size", v, 1, 4096, &batch_size);
         } else if (args_match(prog, argc, argv, &i, "--threads", &v)) {
             bad = !v || args_int(prog, "--threads", v, 1, 256, &threads);
+        } else if (args_match(prog, argc, argv, &i, "--conv", &v)) {
+            vgg_error e;
+            bad = !v || vgg_conv_mode_parse(&conv, v, "--conv", &e);
+            if (v && bad) fprintf(stderr, "%s: %s\n", prog, e.msg);
         } else if (args_match(prog, argc, argv, &i, "--limit-test", &v)) {
             bad = !v || args_int(prog, "--limit-test", v, 0, 1000000,
                                  &limit_test);
@@ -312,7 +323,8 @@ int main(int argc, char **argv) {
     int status = 1;
     vgg_epoch_stats st;
     if (vgg_model_create(&m, &meta.cfg, batch_size, &err) ||
-        vgg_checkpoint_load(model_path, m, NULL, &err)) {
+        vgg_checkpoint_load(model_path, m, NULL, &err) ||
+        vgg_model_set_conv(m, conv, batch_size, 0, NULL, &err)) {
         fprintf(stderr, "%s: %s\n", prog, err.msg);
         goto done;
     }

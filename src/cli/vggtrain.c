@@ -21,6 +21,7 @@
 #include "vgg/checkpoint.h"
 #include "vgg/cifar.h"
 #include "vgg/classes.h"
+#include "vgg/conv_choice.h"
 #include "vgg/gemm.h"
 #include "vgg/metrics.h"
 #include "vgg/model.h"
@@ -191,6 +192,12 @@ static int setup(run *r, options *o, proc *P) {
     ck->sched = o->sched; /* the schedule in effect, for every checkpoint */
     if (proc_agree_run(P, r->argc, r->argv, &r->train, &r->test, m, &r->rng))
         return 1;
+    st = vgg_model_set_conv(m, o->conv, o->batch_size, 1, NULL, &err);
+    snprintf(msg, sizeof msg, "%s: --conv %s: %s\n", prog,
+             vgg_conv_mode_name(o->conv), err.msg);
+    if (any_failed(P, st != VGG_OK, msg)) return 1;
+    char conv[160];
+    vgg_model_conv_summary(m, conv, sizeof conv);
 
     char sched[128];
     vgg_schedule_describe(&o->sched, sched, sizeof sched);
@@ -200,9 +207,9 @@ static int setup(run *r, options *o, proc *P) {
         for (int c = 0; c < cfg.classes; c++)
             printf("%s%s", c ? " " : "", r->train.class_names[c]);
         printf("), %d training and %d test images, batch %d, lr %s, %d "
-               "threads, gemm %s",
+               "threads, gemm %s, conv %s: %s",
                r->train.n, r->test.n, o->batch_size, sched, o->threads,
-               vgg_gemm_name());
+               vgg_gemm_name(), vgg_conv_mode_name(o->conv), conv);
         if (P->size > 1)
             printf(", %d processes%s", P->size,
                    o->sync_bn ? " (synchronised batch norm)" : "");
