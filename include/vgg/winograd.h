@@ -6,7 +6,8 @@
  * be multiples of m; pad 1 is handled by the input transform, which reads
  * zeros outside the map). Each of the alpha^2 transform points is one GEMM
  * through vgg_gemm, so the multiplications run on whichever GEMM kernel is
- * in use:
+ * in use (for point p, as matrices; src/nn/winograd.c says how they are
+ * laid out):
  *   forward   Y[p][Cout][T]   = U[p][Cout][Cin] x V[p][Cin][T]
  *             U = G g G^T (weights), V = B^T d B (input tiles),
  *             out = A^T Y A (output tiles);

@@ -4,7 +4,10 @@
  * indices is gathered into alpha x alpha vectors of VL lanes (one lane a
  * tile), transformed with GCC vector arithmetic (which the compiler lowers
  * to whatever vector width the target has, AVX-512 to NEON to scalar), and
- * stored as VL contiguous floats of each point's row V[p][c][t0 .. t0+VL).
+ * stored as VL contiguous floats of each point's row V[c][p][t0 .. t0+VL).
+ * The matrices keep a channel's alpha^2 rows together (V[c][p][t],
+ * U[o][p][i]), so that a transform writes one compact block per channel;
+ * each point's GEMM reads every alpha^2-th row (lda = alpha^2 * row).
  * The matrices are Lavin and Gray's (2015); the tile index is
  * t = (n * TH + ty) * TW + tx with TH = H/m, TW = W/m. */
 #include <stddef.h>
@@ -209,7 +212,7 @@ static inline void load_row(vf *v, const float *src, int n) {
  * that each thread writes (or reads) the alpha^2 rows of a channel as
  * alpha^2 sequential streams. */
 
-/* V[p][c][t] = (B^T d B)[p] of the input tiles of x[C][N][H][W]: the
+/* V[c][p][t] = (B^T d B)[p] of the input tiles of x[C][N][H][W]: the
  * alpha x alpha window at (y - 1, x - 1), zero outside the map. */
 static void input_transform(int m, float *V, const float *x, int C, int N,
                             int H, int W) {
@@ -249,13 +252,13 @@ static void input_transform(int m, float *V, const float *x, int C, int N,
             for (int i = 0; i < al; i++)
                 in_1d(m, tmp + i * al, 1, r + i * al, 1);
             for (int p = 0; p < al * al; p++)
-                store_row(V + ((size_t)p * C + c) * T + (size_t)ch * VL,
+                store_row(V + ((size_t)c * al * al + p) * T + (size_t)ch * VL,
                           &r[p], k.n);
         }
     vgg_prof.seconds[VGG_PROF_IM2COL] += vgg_now() - t;
 }
 
-/* out[c][N][H][W] = (A^T Y A) of Y[p][c][t], plus b[c] (b may be NULL). */
+/* out[c][N][H][W] = (A^T Y A) of Y[c][p][t], plus b[c] (b may be NULL). */
 static void output_transform(int m, float *out, const float *Y,
                              const float *b, int C, int N, int H, int W) {
     const int al = m + 2;
@@ -270,7 +273,7 @@ static void output_transform(int m, float *out, const float *Y,
             vf y[AMAX * AMAX], tmp[AMAX * AMAX];
             float r[4 * 4][VL] __attribute__((aligned(64)));
             for (int p = 0; p < al * al; p++)
-                load_row(&y[p], Y + ((size_t)p * C + c) * T + (size_t)ch * VL,
+                load_row(&y[p], Y + ((size_t)c * al * al + p) * T + (size_t)ch * VL,
                          k.n);
             /* columns: tmp[i][j] (m x alpha), then rows: r[i][j] (m x m) */
             for (int j = 0; j < al; j++) out_1d(m, y + j, al, tmp + j, al);
@@ -290,7 +293,7 @@ static void output_transform(int m, float *out, const float *Y,
     vgg_prof.seconds[VGG_PROF_IM2COL] += vgg_now() - t;
 }
 
-/* DY[p][c][t] = (A dy A^T)[p] of the m x m tiles of dy[C][N][H][W]. */
+/* DY[c][p][t] = (A dy A^T)[p] of the m x m tiles of dy[C][N][H][W]. */
 static void grad_transform(int m, float *DY, const float *dy, int C, int N,
                            int H, int W) {
     const int al = m + 2;
@@ -318,20 +321,19 @@ static void grad_transform(int m, float *DY, const float *dy, int C, int N,
             for (int i = 0; i < al; i++)
                 grad_1d(m, tmp + i * m, 1, r + i * al, 1);
             for (int p = 0; p < al * al; p++)
-                store_row(DY + ((size_t)p * C + c) * T + (size_t)ch * VL,
+                store_row(DY + ((size_t)c * al * al + p) * T + (size_t)ch * VL,
                           &r[p], k.n);
         }
     vgg_prof.seconds[VGG_PROF_IM2COL] += vgg_now() - t;
 }
 
-/* U[p][o][i] = (G g G^T)[p] for g = w[o][i] (w[Cout][Cin][3][3]), VL
- * consecutive i at once. turned: U[p][i][o] of w[o][i] turned half a
+/* U[o][p][i] = (G g G^T)[p] for g = w[o][i] (w[Cout][Cin][3][3]), VL
+ * consecutive i at once. turned: U[i][p][o] of w[o][i] turned half a
  * turn, the weights of the input gradient's convolution (Cin <-> Cout),
  * VL consecutive o at once. */
 static void weight_transform(int m, float *U, const float *w, int Cin,
                              int Cout, int turned) {
     const int al = m + 2;
-    const size_t CC = (size_t)Cin * Cout;
     /* rows of the result and their length */
     const int R = turned ? Cin : Cout, L = turned ? Cout : Cin;
     const long nchunks = (L + VL - 1) / VL;
@@ -354,17 +356,16 @@ static void weight_transform(int m, float *U, const float *w, int Cin,
                 g_1d(m, tmp + r * 3, 1, u + r * al, 1);
             for (int p = 0; p < al * al; p++) {
                 vf f = __builtin_convertvector(u[p], vf);
-                store_row(U + p * CC + (size_t)row * L + l0, &f, n);
+                store_row(U + ((size_t)row * al * al + p) * L + l0, &f, n);
             }
         }
     vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
 }
 
-/* dw[o][i] += G^T dU[.][o][i] G, VL consecutive i at once. */
+/* dw[o][i] += G^T dU[o][.][i] G, VL consecutive i at once. */
 static void weight_grad_transform(int m, float *dw, const float *dU, int Cin,
                                   int Cout) {
     const int al = m + 2;
-    const size_t CC = (size_t)Cin * Cout;
     const long nchunks = (Cin + VL - 1) / VL;
     const double t = vgg_now();
 #pragma omp parallel for collapse(2) schedule(static)
@@ -375,7 +376,7 @@ static void weight_grad_transform(int m, float *dw, const float *dU, int Cin,
             double g[9][VL] __attribute__((aligned(64)));
             for (int p = 0; p < al * al; p++) {
                 vf f;
-                load_row(&f, dU + p * CC + (size_t)o * Cin + i0, n);
+                load_row(&f, dU + ((size_t)o * al * al + p) * Cin + i0, n);
                 u[p] = __builtin_convertvector(f, vd);
             }
             for (int j = 0; j < al; j++) gt_1d(m, u + j, al, tmp + j, al);
@@ -402,9 +403,9 @@ static void wino_conv(int m, float *out, float *ws, const float *x,
     float *V = ws + (size_t)a2 * Ci * Co, *Y = V + (size_t)a2 * C * T;
     input_transform(m, V, x, Ci, N, H, W);
     for (int p = 0; p < a2; p++)
-        vgg_gemm(0, 0, Co, (int)T, Ci, 1.0f, U + (size_t)p * Co * Ci, Ci,
-                 V + (size_t)p * Ci * T, (int)T, 0.0f, Y + (size_t)p * Co * T,
-                 (int)T);
+        vgg_gemm(0, 0, Co, (int)T, Ci, 1.0f, U + (size_t)p * Ci, a2 * Ci,
+                 V + (size_t)p * T, a2 * (int)T, 0.0f, Y + (size_t)p * T,
+                 a2 * (int)T);
     output_transform(m, out, Y, b, Co, N, H, W);
 }
 
@@ -435,8 +436,8 @@ void vgg_wino_backward_weights(vgg_conv_algo a, float *dw, float *ws,
     input_transform(m, V, in, Cin, N, H, W);
     grad_transform(m, DY, dout, Cout, N, H, W);
     for (int p = 0; p < a2; p++)
-        vgg_gemm(0, 1, Cout, Cin, (int)T, 1.0f, DY + (size_t)p * Cout * T,
-                 (int)T, V + (size_t)p * Cin * T, (int)T, 0.0f,
-                 dU + (size_t)p * Cout * Cin, Cin);
+        vgg_gemm(0, 1, Cout, Cin, (int)T, 1.0f, DY + (size_t)p * T,
+                 a2 * (int)T, V + (size_t)p * T, a2 * (int)T, 0.0f,
+                 dU + (size_t)p * Cin, a2 * Cin);
     weight_grad_transform(m, dw, dU, Cin, Cout);
 }
