@@ -120,6 +120,7 @@ targ "--limit-train"    limit_negative   --limit-train -5
 targ "--limit-test"     limit_test_word  --limit-test many
 targ "--seed"           seed_negative    --seed -1
 targ "--seed"           seed_word        --seed x
+targ "--conv"           conv_word        --conv fast
 targ "--arch"           arch_bad         --arch "8 X 16"
 targ "--arch"           arch_zero        --arch "0 M"
 targ "--arch"           arch_too_wide    --arch "5000"

@@ -295,10 +295,10 @@ static void print_conv_times(const vgg_model *m, const vgg_conv_times *t) {
            "start-up (ms; x: direct over the faster Winograd; *: what auto "
            "picks)\n",
            m->batch_max);
-    printf("  %2s  %-22s", "#", "layer");
+    printf("  %3s  %-22s", "#", "layer");
     for (int p = 0; p < VGG_PASS_COUNT; p++)
         printf(" | %-32s", pass[p]);
-    printf("\n  %2s  %-22s", "", "");
+    printf("\n  %3s  %-22s", "", "");
     for (int p = 0; p < VGG_PASS_COUNT; p++)
         printf(" | %8s %8s %8s %5s", "direct", "wino4", "wino2", "x");
     printf("\n");
@@ -307,7 +307,7 @@ static void print_conv_times(const vgg_model *m, const vgg_conv_times *t) {
         if (L->kind != VGG_LAYER_CONV) continue;
         char lab[64];
         layer_label(lab, sizeof lab, m, i);
-        printf("  %2d  %-22s", i, lab);
+        printf("  #%-2d  %-22s", i, lab);
         for (int p = 0; p < VGG_PASS_COUNT; p++) {
             const double *s =
                 &t->sec[(i * VGG_PASS_COUNT + p) * VGG_CONV_NALGO];
