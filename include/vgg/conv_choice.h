@@ -33,8 +33,9 @@ typedef struct vgg_conv_times {
 } vgg_conv_times;
 
 /* Chooses every conv layer's algorithms and sizes m->wino for them.
- * AUTO times each pass of each layer by each algorithm that fits once on
- * the real shapes at batch n (after one untimed call), on the model's own
+ * AUTO times each pass of each layer by each algorithm that fits on the
+ * real shapes at batch n (the best of two calls after an untimed one, the
+ * algorithms taking turns), on the model's own
  * buffers (their contents are then garbage; the gradients are zeroed),
  * and keeps the fastest; Winograd must beat direct by 5% (direct is the
  * more accurate). train 0: the forward pass only (evaluation). times (may

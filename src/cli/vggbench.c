@@ -286,14 +286,14 @@ static void layer_label(char *buf, size_t n, const vgg_model *m, int i) {
         snprintf(buf, n, "conv %d->%d %dx%d", L->cin, L->cout, L->H, L->W);
 }
 
-/* Each conv pass by each algorithm, as measured once at start-up (one
- * call after an untimed one), and what auto picks from that. */
+/* Each conv pass by each algorithm, as measured at start-up (the best of
+ * two calls after an untimed one), and what auto picks from that. */
 static void print_conv_times(const vgg_model *m, const vgg_conv_times *t) {
     static const char *pass[] = {"forward", "input gradient",
                                  "weight gradient"};
-    printf("\nconv passes by algorithm at batch %d, measured once at "
-           "start-up (ms; x: direct over the faster Winograd; *: what auto "
-           "picks)\n",
+    printf("\nconv passes by algorithm at batch %d, measured at "
+           "start-up (ms, best of two; x: direct over the faster Winograd; "
+           "*: what auto picks)\n",
            m->batch_max);
     printf("  %3s  %-22s", "#", "layer");
     for (int p = 0; p < VGG_PASS_COUNT; p++)
