@@ -14,15 +14,31 @@
 #define VGG_CIFAR_PIXELS (3 * 32 * 32)
 #define VGG_CIFAR_RECORD (1 + VGG_CIFAR_PIXELS)
 #define VGG_CIFAR_MAX_CLASSES 10
+#define VGG_MAX_CLASSES 100 /* any layout (CIFAR-100's fine labels) */
 #define VGG_CLASS_NAME_MAX 32
 
+/* Images in memory, whatever layout they came from: n records of
+ * 3 x side x side bytes, planes R, G, B, each row-major, as a CIFAR record
+ * without its label byte. side is 32 for the CIFAR layouts; 0 (a zeroed
+ * set) also means 32. */
 typedef struct vgg_dataset {
     int n;              /* images */
-    uint8_t *pixels;    /* n x 3 x 32 x 32, planes R, G, B, row-major */
+    uint8_t *pixels;    /* n x 3 x side x side, planes R, G, B, row-major */
     uint8_t *labels;    /* n, each below num_classes */
     int num_classes;
-    char class_names[VGG_CIFAR_MAX_CLASSES][VGG_CLASS_NAME_MAX];
+    int side;
+    char class_names[VGG_MAX_CLASSES][VGG_CLASS_NAME_MAX];
 } vgg_dataset;
+
+/* ds->side, or 32 for a set that does not say. */
+static inline int vgg_dataset_side(const vgg_dataset *ds) {
+    return ds->side > 0 ? ds->side : VGG_CIFAR_SIDE;
+}
+/* Bytes of one image of ds: 3 x side x side. */
+static inline size_t vgg_dataset_image_bytes(const vgg_dataset *ds) {
+    size_t s = (size_t)vgg_dataset_side(ds);
+    return 3 * s * s;
+}
 
 typedef struct vgg_cifar_options {
     const char *dir;  /* folder with the .bin files and batches.meta.txt */

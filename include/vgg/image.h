@@ -38,6 +38,12 @@
 #include "vgg/status.h"
 
 #define VGG_IMAGE_MAX_SIDE 16384 /* larger PNGs are refused on reading */
+/* Decompression-bomb limit of vgg_image_decode / vgg_image_read: a header
+ * announcing more pixels than this (64 megapixels, 192 MB as RGB) is
+ * refused before anything is allocated for the pixels. */
+#define VGG_IMAGE_MAX_PIXELS (64L * 1024 * 1024)
+/* ... and a file larger than this is refused before it is read. */
+#define VGG_IMAGE_MAX_FILE (256L * 1024 * 1024)
 
 typedef struct vgg_image {
     int width, height;
@@ -73,6 +79,48 @@ vgg_status vgg_image_to_cifar(uint8_t *px, const vgg_image *img,
  * (allocated here). */
 vgg_status vgg_image_from_cifar(vgg_image *img, const uint8_t *px,
                                 vgg_error *err);
+
+/* Writes img as one planar record of 3 x side x side (a vgg_dataset
+ * image), resizing it first if it is not side x side. */
+vgg_status vgg_image_to_planar(uint8_t *px, const vgg_image *img, int side,
+                               vgg_error *err);
+
+typedef enum vgg_image_format {
+    VGG_IMAGE_UNKNOWN = 0,
+    VGG_IMAGE_PNG,  /* 89 50 4E 47 0D 0A 1A 0A */
+    VGG_IMAGE_JPEG, /* FF D8 FF */
+} vgg_image_format;
+
+/* The format from the first bytes (n of them), never the file name. */
+vgg_image_format vgg_image_sniff(const uint8_t *data, size_t n);
+
+/* Decoders of a file's bytes held in memory; name is used in messages
+ * only. Both give 8-bit RGB as vgg_png_read does (JPEG: grey replicated,
+ * YCbCr converted by libjpeg-turbo's accurate integer transform, CMYK and
+ * YCCK converted as Adobe writes them), refuse a header announcing more
+ * than max_pixels pixels (0: VGG_IMAGE_MAX_PIXELS) before allocating, and
+ * treat every libpng or libjpeg warning (a truncated file, corrupt data)
+ * as an error, so that no partly decoded image is returned. */
+vgg_status vgg_png_decode(const uint8_t *data, size_t n, const char *name,
+                          long max_pixels, vgg_image *img, vgg_error *err);
+vgg_status vgg_jpeg_decode(const uint8_t *data, size_t n, const char *name,
+                           long max_pixels, vgg_image *img, vgg_error *err);
+
+/* PNG or JPEG by the first bytes. Besides the decoders' checks it refuses
+ * images smaller than 2x2 pixels (0x0 cannot be encoded; 1x1 carries no
+ * picture). Errors are VGG_ERR_FORMAT naming `name`. */
+vgg_status vgg_image_decode(const uint8_t *data, size_t n, const char *name,
+                            vgg_image *img, vgg_error *err);
+
+/* Reads path (a regular file of at most VGG_IMAGE_MAX_FILE bytes) and
+ * decodes it with vgg_image_decode. A missing or unreadable file, a
+ * folder, a symbolic-link loop are VGG_ERR_IO naming the path. */
+vgg_status vgg_image_read(const char *path, vgg_image *img, vgg_error *err);
+
+/* Reads a whole regular file of at most max bytes into *data (malloc'd,
+ * *n bytes). Opens with O_NONBLOCK so that a FIFO cannot hang it. */
+vgg_status vgg_file_read_all(const char *path, size_t max, uint8_t **data,
+                             size_t *n, vgg_error *err);
 
 /* vgg_png_read + vgg_image_to_cifar. width and height (may be NULL) get the
  * PNG's original size, so a caller can say that it was resized. */

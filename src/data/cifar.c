@@ -95,6 +95,7 @@ vgg_status vgg_cifar_read_file(vgg_dataset *ds, const char *path, int classes,
                         path, newn);
     }
     ds->labels = lb;
+    ds->side = VGG_CIFAR_SIDE;
     uint8_t rec[VGG_CIFAR_RECORD];
     for (long r = 0; r < records && (limit <= 0 || ds->n < limit); r++) {
         if (fread(rec, 1, sizeof rec, f) != sizeof rec) {

@@ -22,7 +22,7 @@ vgg_status vgg_classes_parse(const char *list,
                              const char names[][VGG_CLASS_NAME_MAX],
                              int nnames, int *labels, int *k,
                              vgg_error *err) {
-    char valid[VGG_CIFAR_MAX_CLASSES * VGG_CLASS_NAME_MAX + 16];
+    char valid[VGG_MAX_CLASSES * VGG_CLASS_NAME_MAX + 16];
     list_names(valid, sizeof valid, names, nnames);
     const char *v = list ? list : "";
     int n = 0;
@@ -54,10 +54,10 @@ vgg_status vgg_classes_parse(const char *list,
                                 "--class-names %s: '%s' is given twice; "
                                 "name each class once",
                                 v, names[found]);
-        if (n == VGG_CIFAR_MAX_CLASSES) /* unreachable: names are distinct */
+        if (n == VGG_MAX_CLASSES) /* unreachable: names are distinct */
             return vgg_fail(err, VGG_ERR_ARG,
                             "--class-names %s: more than %d classes", v,
-                            VGG_CIFAR_MAX_CLASSES);
+                            VGG_MAX_CLASSES);
         labels[n++] = found;
         if (!*end) break;
         p = end + 1;

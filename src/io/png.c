@@ -104,53 +104,64 @@ vgg_status vgg_png_write(const char *path, const vgg_image *img,
     return vgg_output_close(&out, err);
 }
 
-vgg_status vgg_png_read(const char *path, vgg_image *img, vgg_error *err) {
-    img->width = img->height = 0;
-    img->rgb = NULL;
-    FILE *f;
-    vgg_status st0 = vgg_input_open(path, &f, err);
-    if (st0) return st0;
-    unsigned char sig[8];
-    size_t got = fread(sig, 1, sizeof sig, f);
-    if (got < sizeof sig || png_sig_cmp(sig, 0, sizeof sig) != 0) {
-        fclose(f);
-        return vgg_fail(err, VGG_ERR_FORMAT,
-                        "%s: not a PNG file (%s); expected a PNG image "
-                        "(convert other formats first, e.g. with "
-                        "ImageMagick: convert IN out.png)",
-                        path,
-                        got < sizeof sig ? "shorter than the 8-byte PNG "
-                                           "signature"
-                                         : "no PNG signature at the start");
-    }
+typedef struct png_mem {
+    const uint8_t *data;
+    size_t n, at;
+} png_mem;
+
+static void read_mem(png_structp png, png_bytep out, png_size_t len) {
+    png_mem *m = png_get_io_ptr(png);
+    if (len > m->n - m->at) png_error(png, "file ends early (truncated)");
+    memcpy(out, m->data + m->at, len);
+    m->at += len;
+}
+
+/* Decodes a PNG whose 8-byte signature has been checked and consumed,
+ * from f, or from mem when f is NULL. */
+static vgg_status png_decode_core(const char *name, FILE *f, png_mem *mem,
+                                  long max_pixels, vgg_image *img,
+                                  vgg_error *err) {
     png_ctx ctx = {{0}};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ctx,
                                              on_png_error, on_png_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!png || !info) {
         png_destroy_read_struct(&png, &info, NULL);
-        fclose(f);
         return vgg_fail(err, VGG_ERR_NOMEM,
-                        "%s: cannot allocate the PNG reader", path);
+                        "%s: cannot allocate the PNG reader", name);
     }
     /* Written after setjmp and needed by the error path: volatile. */
     uint8_t *volatile pixels = NULL;
     png_bytep *volatile rows = NULL;
+    volatile int too_big = 0;
+    volatile png_uint_32 w = 0, h = 0;
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_read_struct(&png, &info, NULL);
-        fclose(f);
         free(pixels);
         free(rows);
+        if (too_big)
+            return vgg_fail(err, VGG_ERR_FORMAT,
+                            "%s: PNG of %lux%lu pixels is larger than the "
+                            "limit of %ld pixels; refused before decoding",
+                            name, (unsigned long)w, (unsigned long)h,
+                            max_pixels);
         return vgg_fail(err, VGG_ERR_FORMAT,
-                        "%s: damaged or unsupported PNG (libpng: %s)", path,
+                        "%s: damaged or unsupported PNG (libpng: %s)", name,
                         ctx.msg);
     }
-    png_init_io(png, f);
-    png_set_sig_bytes(png, (int)sizeof sig);
+    if (f)
+        png_init_io(png, f);
+    else
+        png_set_read_fn(png, mem, read_mem);
+    png_set_sig_bytes(png, 8);
     png_set_user_limits(png, VGG_IMAGE_MAX_SIDE, VGG_IMAGE_MAX_SIDE);
     png_read_info(png, info);
-    png_uint_32 w = png_get_image_width(png, info);
-    png_uint_32 h = png_get_image_height(png, info);
+    w = png_get_image_width(png, info);
+    h = png_get_image_height(png, info);
+    if ((double)w * (double)h > (double)max_pixels) {
+        too_big = 1;
+        png_error(png, "too large");
+    }
     int ct = png_get_color_type(png, info);
     int depth = png_get_bit_depth(png, info);
     if (ct == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
@@ -178,7 +189,6 @@ vgg_status vgg_png_read(const char *path, vgg_image *img, vgg_error *err) {
     png_read_image(png, rows);
     png_read_end(png, NULL);
     png_destroy_read_struct(&png, &info, NULL);
-    fclose(f);
     free(rows);
     img->rgb = pixels;
     img->width = (int)w;
@@ -186,135 +196,44 @@ vgg_status vgg_png_read(const char *path, vgg_image *img, vgg_error *err) {
     return VGG_OK;
 }
 
-/* One axis of a separable resize: output o takes the weighted sum of
- * count[o] source samples from first[o], weights in w[o * maxc ...]. */
-typedef struct axis_map {
-    int n, maxc;
-    int *first, *count;
-    float *w;
-} axis_map;
-
-static void axis_map_free(axis_map *m) {
-    free(m->first);
-    free(m->count);
-    free(m->w);
+static vgg_status not_png(const char *name, int short_file, vgg_error *err) {
+    return vgg_fail(err, VGG_ERR_FORMAT,
+                    "%s: not a PNG file (%s); expected a PNG image "
+                    "(convert other formats first, e.g. with "
+                    "ImageMagick: convert IN out.png)",
+                    name,
+                    short_file ? "shorter than the 8-byte PNG signature"
+                               : "no PNG signature at the start");
 }
 
-static int axis_map_init(axis_map *m, int src, int dst) {
-    m->n = dst;
-    m->maxc = src > dst ? (src + dst - 1) / dst + 2 : 2;
-    m->first = calloc((size_t)dst, sizeof *m->first);
-    m->count = calloc((size_t)dst, sizeof *m->count);
-    m->w = calloc((size_t)dst * (size_t)m->maxc, sizeof *m->w);
-    if (!m->first || !m->count || !m->w) {
-        axis_map_free(m);
-        return -1;
+vgg_status vgg_png_read(const char *path, vgg_image *img, vgg_error *err) {
+    img->width = img->height = 0;
+    img->rgb = NULL;
+    FILE *f;
+    vgg_status st0 = vgg_input_open(path, &f, err);
+    if (st0) return st0;
+    unsigned char sig[8];
+    size_t got = fread(sig, 1, sizeof sig, f);
+    if (got < sizeof sig || png_sig_cmp(sig, 0, sizeof sig) != 0) {
+        fclose(f);
+        return not_png(path, got < sizeof sig, err);
     }
-    double s = (double)src / dst;
-    for (int o = 0; o < dst; o++) {
-        float *w = m->w + (size_t)o * m->maxc;
-        if (src == dst) {
-            m->first[o] = o;
-            m->count[o] = 1;
-            w[0] = 1.0f;
-        } else if (src > dst) { /* area: the source span [o*s, (o+1)*s) */
-            double lo = o * s, hi = (o + 1) * s;
-            int j0 = (int)floor(lo), c = 0;
-            double sum = 0.0;
-            m->first[o] = j0;
-            for (int j = j0; j < src && j < hi && c < m->maxc; j++) {
-                double a = fmax(0.0, fmin(hi, j + 1.0) - fmax(lo, (double)j));
-                w[c++] = (float)a;
-                sum += a;
-            }
-            m->count[o] = c;
-            for (int k = 0; k < c; k++) w[k] = (float)(w[k] / sum);
-        } else { /* bilinear with aligned pixel centres */
-            double x = (o + 0.5) * s - 0.5;
-            if (x < 0.0) x = 0.0;
-            if (x > src - 1) x = src - 1;
-            int j = (int)floor(x);
-            if (j > src - 2) j = src - 2 < 0 ? 0 : src - 2;
-            double f = x - j;
-            m->first[o] = j;
-            m->count[o] = src > 1 ? 2 : 1;
-            w[0] = (float)(1.0 - f);
-            if (src > 1) w[1] = (float)f;
-        }
-    }
-    return 0;
+    vgg_status st = png_decode_core(path, f, NULL, VGG_IMAGE_MAX_PIXELS,
+                                    img, err);
+    fclose(f);
+    return st;
 }
 
-vgg_status vgg_image_resize(vgg_image *dst, const vgg_image *src, int width,
-                            int height, vgg_error *err) {
-    vgg_status st = vgg_image_init(dst, width, height, 0, 0, 0, err);
-    if (st) return st;
-    axis_map mx = {0}, my = {0};
-    float *tmp = malloc((size_t)src->height * width * 3 * sizeof *tmp);
-    if (!tmp || axis_map_init(&mx, src->width, width) ||
-        axis_map_init(&my, src->height, height)) {
-        free(tmp);
-        axis_map_free(&mx);
-        vgg_image_free(dst);
-        return vgg_fail(err, VGG_ERR_NOMEM,
-                        "cannot allocate the buffers to resize a %dx%d "
-                        "image to %dx%d",
-                        src->width, src->height, width, height);
-    }
-    /* tmp: src->height x width x 3, rows resampled horizontally */
-    for (int y = 0; y < src->height; y++) {
-        const uint8_t *row = src->rgb + (size_t)y * src->width * 3;
-        for (int o = 0; o < width; o++) {
-            const float *w = mx.w + (size_t)o * mx.maxc;
-            for (int c = 0; c < 3; c++) {
-                float acc = 0.0f;
-                for (int k = 0; k < mx.count[o]; k++)
-                    acc += w[k] * row[(mx.first[o] + k) * 3 + c];
-                tmp[((size_t)y * width + o) * 3 + c] = acc;
-            }
-        }
-    }
-    for (int o = 0; o < height; o++) {
-        const float *w = my.w + (size_t)o * my.maxc;
-        for (int x = 0; x < width * 3; x++) {
-            float acc = 0.0f;
-            for (int k = 0; k < my.count[o]; k++)
-                acc += w[k] * tmp[(size_t)(my.first[o] + k) * width * 3 + x];
-            long v = lrintf(acc);
-            dst->rgb[(size_t)o * width * 3 + x] =
-                (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-        }
-    }
-    free(tmp);
-    axis_map_free(&mx);
-    axis_map_free(&my);
-    return VGG_OK;
-}
-
-vgg_status vgg_image_to_cifar(uint8_t *px, const vgg_image *img,
-                              vgg_error *err) {
-    const int S = VGG_CIFAR_SIDE;
-    vgg_image small = {0};
-    const vgg_image *use = img;
-    if (img->width != S || img->height != S) {
-        vgg_status st = vgg_image_resize(&small, img, S, S, err);
-        if (st) return st;
-        use = &small;
-    }
-    for (int c = 0; c < 3; c++)
-        for (int i = 0; i < S * S; i++) px[c * S * S + i] = use->rgb[i * 3 + c];
-    vgg_image_free(&small);
-    return VGG_OK;
-}
-
-vgg_status vgg_image_from_cifar(vgg_image *img, const uint8_t *px,
-                                vgg_error *err) {
-    const int S = VGG_CIFAR_SIDE;
-    vgg_status st = vgg_image_init(img, S, S, 0, 0, 0, err);
-    if (st) return st;
-    for (int c = 0; c < 3; c++)
-        for (int i = 0; i < S * S; i++) img->rgb[i * 3 + c] = px[c * S * S + i];
-    return VGG_OK;
+vgg_status vgg_png_decode(const uint8_t *data, size_t n, const char *name,
+                          long max_pixels, vgg_image *img, vgg_error *err) {
+    img->width = img->height = 0;
+    img->rgb = NULL;
+    if (n < 8 || png_sig_cmp((png_const_bytep)data, 0, 8) != 0)
+        return not_png(name, n < 8, err);
+    png_mem mem = {data, n, 8};
+    return png_decode_core(name, NULL, &mem,
+                           max_pixels > 0 ? max_pixels : VGG_IMAGE_MAX_PIXELS,
+                           img, err);
 }
 
 vgg_status vgg_png_read_cifar(const char *path, uint8_t *px, int *width,
