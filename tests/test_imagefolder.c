@@ -19,7 +19,10 @@
 #include "util.h"
 #include "util_jpeg.h"
 #include "util_pix.h"
+#include "vgg/augment.h"
+#include "vgg/data.h"
 #include "vgg/dataset.h"
+#include "vgg/image.h"
 #include "vgg/imagefolder.h"
 
 static char root[512];
@@ -411,6 +414,134 @@ static void test_bad_trees(void **state) {
     expect_fail(at("nothing-here"), 0, "nothing-here", "cannot open");
 }
 
+/* Augmentation at 64x64: padding 8, crops 0..16, the set's own
+ * normalisation; side 32 draws as before. */
+static void test_augment_side(void **state) {
+    (void)state;
+    enum { S = 64 };
+    uint8_t *px = malloc(3 * S * S);
+    memset(px, 100, 3 * S * S);
+    uint8_t label = 1, got;
+    vgg_dataset ds = {0};
+    ds.n = 1, ds.side = S, ds.pixels = px, ds.labels = &label;
+    ds.num_classes = 2;
+    ds.mean[0] = ds.mean[1] = ds.mean[2] = 0.5f;
+    ds.std[0] = ds.std[1] = ds.std[2] = 0.25f;
+    float *out = malloc(sizeof(float) * 3 * S * S);
+    vgg_augment_choice ch = {0, 16, 0}; /* top 0: 8 rows of padding above */
+    int idx = 0;
+    vgg_augment_batch(out, &got, &ds, &idx, 1, &ch);
+    assert_int_equal(got, 1);
+    const float pad = (0.0f - 0.5f) / 0.25f, in = (100 / 255.0f - 0.5f) / 0.25f;
+    assert_float_equal(out[0], pad, 1e-5);                 /* row 0 */
+    assert_float_equal(out[7 * S + 20], pad, 1e-5);        /* row 7 */
+    assert_float_equal(out[8 * S + 20], in, 1e-5);         /* row 8 */
+    assert_float_equal(out[8 * S + S - 9], in, 1e-5);      /* left 16: */
+    assert_float_equal(out[8 * S + S - 8], pad, 1e-5);     /* 8 on the right */
+    assert_float_equal(out[2 * S * S + 63 * S + 3], in, 1e-5);
+    /* none: mean 0, std 1 */
+    ds.mean[0] = 0.0f, ds.std[0] = 1.0f;
+    vgg_augment_batch(out, &got, &ds, &idx, 1, NULL);
+    assert_float_equal(out[5], 100 / 255.0f, 1e-6);
+    vgg_rng a, b;
+    vgg_rng_seed(&a, 3, 1);
+    vgg_rng_seed(&b, 3, 1);
+    vgg_augment_choice c1[50], c2[50];
+    vgg_augment_draw(c1, 50, &a);
+    vgg_augment_draw_side(c2, 50, 32, &b);
+    assert_memory_equal(c1, c2, sizeof c1);
+    int most = 0;
+    vgg_augment_draw_side(c2, 50, 64, &b);
+    for (int i = 0; i < 50; i++) {
+        assert_true(c2[i].top <= 16 && c2[i].left <= 16);
+        if (c2[i].top > most) most = c2[i].top;
+    }
+    assert_true(most > 8);
+    free(out);
+    free(px);
+}
+
+/* vgg_data_load: every layout through one call. */
+static void test_data_load(void **state) {
+    (void)state;
+    char tree[1024];
+    snprintf(tree, sizeof tree, "%s", make_tree("dataload", 2));
+    vgg_data_options o = {0};
+    vgg_data_report rep;
+    vgg_dataset tr, te;
+    vgg_error err = {0};
+    o.dir = tree;
+    o.side = 64;
+    o.classes = 2;
+    assert_int_equal(vgg_data_load(&tr, &te, &o, &rep, &err), VGG_OK);
+    assert_int_equal(rep.layout, VGG_LAYOUT_FOLDER);
+    assert_int_equal(rep.normalize, VGG_NORM_AUTO);
+    assert_int_equal(tr.side, 64);
+    assert_int_equal(tr.num_classes, 2);
+    assert_string_equal(te.class_names[1], "cat");
+    float mean[3], sd[3];
+    vgg_dataset_stats(&tr, mean, sd);
+    assert_float_equal(te.mean[1], mean[1], 0);
+    assert_float_equal(te.std[2], sd[2], 0);
+    vgg_dataset_free(&tr);
+    vgg_dataset_free(&te);
+    /* test split alone, classes by name, stored statistics */
+    o.test_only = 1;
+    o.classes = 0;
+    o.class_names = "dog,bird";
+    o.normalize = VGG_NORM_GIVEN;
+    o.mean[0] = 0.25f, o.std[0] = 0.5f;
+    assert_int_equal(vgg_data_load(&tr, &te, &o, &rep, &err), VGG_OK);
+    assert_int_equal(tr.n, 0);
+    assert_int_equal(te.n, 4);
+    assert_string_equal(te.class_names[0], "dog");
+    assert_float_equal(te.mean[0], 0.25f, 0);
+    vgg_dataset_free(&tr);
+    vgg_dataset_free(&te);
+    /* CIFAR-10 binary at 64: records resized, CIFAR's constants */
+    const char *cif = at("cifar10");
+    mkdirs(cif);
+    assert_int_equal(tu_write_cifar_dir(cif, 6, 6, 3), 0);
+    memset(&o, 0, sizeof o);
+    o.dir = cif;
+    o.side = 64;
+    o.classes = 3;
+    assert_int_equal(vgg_data_load(&tr, &te, &o, &rep, &err), VGG_OK);
+    assert_int_equal(rep.layout, VGG_LAYOUT_CIFAR10);
+    assert_int_equal(rep.normalize, VGG_NORM_CIFAR);
+    assert_int_equal(tr.side, 64);
+    assert_int_equal(tr.n, 30);
+    assert_float_equal(tr.std[0], vgg_cifar_std[0], 0);
+    vgg_dataset ref, reft;
+    vgg_cifar_options co = {cif, 3, 0, 0};
+    assert_int_equal(vgg_cifar_load(&ref, &reft, &co, &err), VGG_OK);
+    /* each record as the image resize makes it */
+    vgg_image im;
+    uint8_t *want = malloc(3 * 64 * 64);
+    assert_int_equal(vgg_image_from_cifar(&im, ref.pixels + 5 * 3072, &err),
+                     VGG_OK);
+    assert_int_equal(vgg_image_to_planar(want, &im, 64, &err), VGG_OK);
+    assert_memory_equal(want, tr.pixels + 5 * 3 * 64 * 64, 3 * 64 * 64);
+    vgg_image_free(&im);
+    free(want);
+    vgg_dataset_free(&ref);
+    vgg_dataset_free(&reft);
+    vgg_dataset_free(&tr);
+    vgg_dataset_free(&te);
+    o.labels_given = 1;
+    assert_int_equal(vgg_data_load(&tr, &te, &o, &rep, &err), VGG_ERR_ARG);
+    assert_non_null(strstr(err.msg, "--labels: only for CIFAR-100"));
+    o.labels_given = 0;
+    o.val_split = 0.1;
+    assert_int_equal(vgg_data_load(&tr, &te, &o, &rep, &err), VGG_ERR_ARG);
+    assert_non_null(strstr(err.msg, "--val-split"));
+    vgg_normalize n;
+    assert_int_equal(vgg_normalize_parse("none", &n, &err), VGG_OK);
+    assert_int_equal(n, VGG_NORM_NONE);
+    assert_int_equal(vgg_normalize_parse("zscore", &n, &err), VGG_ERR_ARG);
+    assert_non_null(strstr(err.msg, "--normalize zscore"));
+}
+
 int main(void) {
     const char *d = tu_tmpdir("imagefolder");
     if (!d) return 1;
@@ -420,6 +551,8 @@ int main(void) {
         cmocka_unit_test(test_choose_and_stats),
         cmocka_unit_test(test_val_split),
         cmocka_unit_test(test_bad_trees),
+        cmocka_unit_test(test_augment_side),
+        cmocka_unit_test(test_data_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

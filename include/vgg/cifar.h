@@ -27,6 +27,10 @@ typedef struct vgg_dataset {
     uint8_t *labels;    /* n, each below num_classes */
     int num_classes;
     int side;
+    /* Per-channel normalisation of (v / 255): (v / 255 - mean) / std.
+     * std[0] == 0 (a zeroed set): CIFAR-10's constants, vgg_cifar_mean /
+     * vgg_cifar_std. --normalize none is mean 0, std 1. */
+    float mean[3], std[3];
     char class_names[VGG_MAX_CLASSES][VGG_CLASS_NAME_MAX];
 } vgg_dataset;
 

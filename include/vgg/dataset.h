@@ -32,7 +32,8 @@ const char *vgg_layout_name(vgg_layout layout);
  * 0..k-1: with list (comma-separated names, see vgg_classes_parse) the
  * named ones in the order given, else the first `classes` of the current
  * ones (0 or the current count: all). Every chosen class must have images
- * in both splits. On failure the sets are unchanged. */
+ * in both splits. train may be NULL (test alone: the names are test's).
+ * On failure the sets are unchanged. */
 vgg_status vgg_dataset_choose(vgg_dataset *train, vgg_dataset *test,
                               int classes, const char *list, vgg_error *err);
 

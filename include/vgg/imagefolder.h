@@ -41,8 +41,9 @@ typedef struct vgg_folder_options {
     double val_split;  /* single-split trees: the test fraction (0 < F < 1) */
     uint64_t seed;     /* for the val_split draw */
     int skip_bad;      /* 1: bad images are skipped with a warning */
-    int limit_train, limit_test; /* 0: all; else the first N files in
-                                    class, then name order */
+    int limit_train, limit_test; /* 0: all; else N files taken one from
+                                    each class in turn, in name order */
+    int test_only;     /* 1: the test split only (train left empty) */
     vgg_folder_progress progress;
     vgg_folder_warning on_bad;
     void *user;

@@ -102,10 +102,11 @@ static void keep_mapped(vgg_dataset *ds, const int *map, int k,
 
 vgg_status vgg_dataset_choose(vgg_dataset *train, vgg_dataset *test,
                               int classes, const char *list, vgg_error *err) {
-    int have = train->num_classes;
+    const vgg_dataset *ref = train ? train : test;
+    int have = ref->num_classes;
     int labels[VGG_MAX_CLASSES], k = 0;
     if (list) {
-        vgg_status st = vgg_classes_parse(list, train->class_names, have,
+        vgg_status st = vgg_classes_parse(list, ref->class_names, have,
                                           labels, &k, err);
         if (st) return st;
     } else {
@@ -122,8 +123,9 @@ vgg_status vgg_dataset_choose(vgg_dataset *train, vgg_dataset *test,
     for (int c = 0; c < 256; c++) map[c] = -1;
     for (int c = 0; c < k; c++) map[labels[c]] = c;
     /* Check before changing anything: every chosen class in both sets. */
-    const vgg_dataset *sets[2] = {train, test};
+    vgg_dataset *sets[2] = {train, test};
     for (int s = 0; s < 2; s++) {
+        if (!sets[s]) continue;
         int seen[VGG_MAX_CLASSES] = {0};
         for (int i = 0; i < sets[s]->n; i++)
             if (map[sets[s]->labels[i]] >= 0) seen[map[sets[s]->labels[i]]] = 1;
@@ -131,11 +133,11 @@ vgg_status vgg_dataset_choose(vgg_dataset *train, vgg_dataset *test,
             if (!seen[c])
                 return vgg_fail(err, VGG_ERR_FORMAT,
                                 "class '%s' has no images in the %s split",
-                                train->class_names[labels[c]],
+                                ref->class_names[labels[c]],
                                 s ? "test" : "training");
     }
-    keep_mapped(train, map, k, labels);
-    keep_mapped(test, map, k, labels);
+    for (int s = 0; s < 2; s++)
+        if (sets[s]) keep_mapped(sets[s], map, k, labels);
     return VGG_OK;
 }
 

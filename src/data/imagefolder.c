@@ -399,7 +399,7 @@ static vgg_status scan(const vgg_folder_options *opt, names *cls, jobs *j,
         if (st) return st;
         const char *dirs[2] = {tr, te};
         const int limits[2] = {opt->limit_train, opt->limit_test};
-        for (int s = 0; s < 2 && !st; s++) {
+        for (int s = opt->test_only; s < 2 && !st; s++) {
             files = calloc((size_t)cls->n, sizeof *files);
             nsel[0] = calloc((size_t)cls->n, sizeof *nsel[0]);
             if (!files || !nsel[0])
@@ -469,7 +469,7 @@ static vgg_status scan(const vgg_folder_options *opt, names *cls, jobs *j,
         free(idx);
         free(is_test);
     }
-    if (!st)
+    if (!st && !opt->test_only)
         st = add_split(j, opt->dir, cls, files, (const int *const *)order,
                        nsel[0], 0, opt->limit_train, err);
     if (!st) {
@@ -550,6 +550,7 @@ vgg_status vgg_folder_load(vgg_dataset *train, vgg_dataset *test,
         for (int c = 0; c < cls.n; c++)
             memcpy(ds->class_names[c], cls.v[c], strlen(cls.v[c]) + 1);
         compact(ds, &j, s, state, bytes);
+        if (s == 0 && opt->test_only) continue;
         char where[4096];
         snprintf(where, sizeof where, "%s%s%s", opt->dir,
                  rep.two_splits ? "/" : "", rep.two_splits ? split_dir[s] : "");

@@ -102,7 +102,7 @@ vgg_status vgg_train_epoch(vgg_model *m, const vgg_dataset *ds,
         int start = b * batch_size;
         int n = ds->n - start < batch_size ? ds->n - start : batch_size;
         double t = vgg_now();
-        vgg_augment_draw(ch, n, rng);
+        vgg_augment_draw_side(ch, n, vgg_dataset_side(ds), rng);
         if (dist && n < dist->size) break; /* a last batch too small to split */
         int lo, hi;
         share(m, n, &lo, &hi);
