@@ -5,8 +5,11 @@
 # cifar/: small valid and near-valid CIFAR binary files and a class list.
 # checkpoint/: real checkpoints of tiny networks written by vggtrain (the
 # first two have the "2 M M M", 2-class network fuzz_checkpoint.c loads into
-# its fixed model), plus damaged copies. Seed files are not named *.bin,
-# which .gitignore ignores.
+# its fixed model), plus damaged copies. image/: tiny generated PNGs and
+# JPEGs of every kind the decoders convert (tests/fuzz/image_seeds.c);
+# scripts/fuzz adds a few real JPEGs from the shared CIFAR-10 tree at run
+# time (not committed). Seed files are not named *.bin, which .gitignore
+# ignores.
 set -euo pipefail
 BIN=${1:?usage: make_corpus.sh BUILD_DIR}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -14,8 +17,12 @@ SRC=$(cd "$HERE/../.." && pwd)
 C=$HERE/corpus
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-rm -rf "$C/cifar" "$C/checkpoint"
-mkdir -p "$C/cifar" "$C/checkpoint"
+rm -rf "$C/cifar" "$C/checkpoint" "$C/image"
+mkdir -p "$C/cifar" "$C/checkpoint" "$C/image"
+
+${CC:-cc} -O1 -I"$SRC/tests" -o "$T/image_seeds" "$HERE/image_seeds.c" \
+    "$SRC/tests/util_pix.c" "$SRC/tests/util_jpeg.c" -lpng -ljpeg
+"$T/image_seeds" "$C/image"
 
 python3 - "$C/cifar" <<'PY'
 import os, random, sys
@@ -79,4 +86,4 @@ hb = json.dumps(h, separators=(",", ":")).encode()
 hb += b" " * (-(8 + len(hb)) % 8)
 put("history-1e39.safetensors", struct.pack("<Q", len(hb)) + hb + b[8 + n:])
 PY
-ls -l "$C/cifar" "$C/checkpoint"
+ls -l "$C/cifar" "$C/checkpoint" "$C/image"
