@@ -24,8 +24,11 @@
 #define VGG_CKPT_VERSION 1
 
 typedef struct vgg_ckpt_meta {
-    vgg_config cfg; /* architecture table and class count */
-    char class_names[VGG_CIFAR_MAX_CLASSES][VGG_CLASS_NAME_MAX];
+    vgg_config cfg; /* architecture table, class count, input side */
+    char class_names[VGG_MAX_CLASSES][VGG_CLASS_NAME_MAX];
+    /* The input normalisation the model was trained with, of v / 255;
+     * std[0] == 0 (a zeroed meta) writes CIFAR-10's constants. */
+    float mean[3], std[3];
     int epoch;      /* epochs completed */
     uint64_t seed;
     vgg_rng rng;    /* the state the next epoch starts from */

@@ -108,9 +108,9 @@ json_t *vgg_ckpt_meta_json(const vgg_ckpt_meta *meta, uint32_t crc) {
     if (!o) return NULL;
     char arch[VGG_MAX_LAYERS * 6 + 1];
     vgg_config_format(arch, sizeof arch, &meta->cfg);
-    char names[VGG_CIFAR_MAX_CLASSES * VGG_CLASS_NAME_MAX + 16] = "";
+    char names[VGG_MAX_CLASSES * VGG_CLASS_NAME_MAX + 16] = "";
     size_t k = 0;
-    for (int c = 0; c < meta->cfg.classes && c < VGG_CIFAR_MAX_CLASSES; c++)
+    for (int c = 0; c < meta->cfg.classes && c < VGG_MAX_CLASSES; c++)
         k += (size_t)snprintf(names + k, sizeof names - k, "%s%s",
                               c ? "," : "", meta->class_names[c]);
     json_t *hist = history_json(meta);
@@ -123,10 +123,11 @@ json_t *vgg_ckpt_meta_json(const vgg_ckpt_meta *meta, uint32_t crc) {
     bad |= set_fmt(o, "side", "%d", meta->cfg.side);
     bad |= set_fmt(o, "classes", "%d", meta->cfg.classes);
     bad |= set_str(o, "class_names", names);
-    bad |= set_fmt(o, "mean", "%.9g,%.9g,%.9g", vgg_cifar_mean[0],
-                   vgg_cifar_mean[1], vgg_cifar_mean[2]);
-    bad |= set_fmt(o, "std", "%.9g,%.9g,%.9g", vgg_cifar_std[0],
-                   vgg_cifar_std[1], vgg_cifar_std[2]);
+    const int own = meta->std[0] > 0.0f;
+    const float *mean = own ? meta->mean : vgg_cifar_mean;
+    const float *std = own ? meta->std : vgg_cifar_std;
+    bad |= set_fmt(o, "mean", "%.9g,%.9g,%.9g", mean[0], mean[1], mean[2]);
+    bad |= set_fmt(o, "std", "%.9g,%.9g,%.9g", std[0], std[1], std[2]);
     bad |= set_fmt(o, "epoch", "%d", meta->epoch);
     bad |= set_fmt(o, "seed", "%" PRIu64, meta->seed);
     bad |= set_fmt(o, "rng_state", "%" PRIu64, meta->rng.state);
@@ -194,10 +195,18 @@ vgg_status vgg_ckpt_meta_check(const char *path, const vgg_model *m,
                         "%s: the metadata's configuration differs from the "
                         "model's",
                         path);
-    if (meta->cfg.classes > VGG_CIFAR_MAX_CLASSES)
+    if (meta->cfg.classes > VGG_MAX_CLASSES)
         return vgg_fail(err, VGG_ERR_ARG,
                         "%s: %d classes; checkpoints hold at most %d", path,
-                        meta->cfg.classes, VGG_CIFAR_MAX_CLASSES);
+                        meta->cfg.classes, VGG_MAX_CLASSES);
+    for (int c = 0; c < 3 && meta->std[0] > 0.0f; c++)
+        if (!(meta->std[c] > 0.0f) || !isfinite(meta->mean[c]) ||
+            !isfinite(meta->std[c]))
+            return vgg_fail(err, VGG_ERR_ARG,
+                            "%s: normalisation of channel %d (mean %g, std "
+                            "%g); expected finite numbers, std above 0",
+                            path, c, (double)meta->mean[c],
+                            (double)meta->std[c]);
     vgg_error serr = {0};
     if (schedule_check(&meta->sched, meta->sgd.lr, &serr)) /* must read back */
         return vgg_fail(err, VGG_ERR_ARG,
@@ -308,28 +317,23 @@ static vgg_status get_float(const char *path, json_t *md, const char *key,
     return parse_float(path, key, s, lo, hi, out, NULL, err);
 }
 
-/* "a,b,c" must equal the constants this build normalises with. */
-static vgg_status check_triple(const char *path, json_t *md, const char *key,
-                               const float *want, vgg_error *err) {
+/* "a,b,c": three numbers within [lo, hi] into out. */
+static vgg_status get_triple(const char *path, json_t *md, const char *key,
+                             double lo, double hi, float *out,
+                             vgg_error *err) {
     const char *s = NULL;
     vgg_status st = get_str(path, md, key, &s, err);
     if (st) return st;
     const char *p = s;
     for (int i = 0; i < 3; i++) {
-        float v = 0;
         char *end = NULL;
-        st = parse_float(path, key, p, -1e3, 1e3, &v, &end, err);
+        st = parse_float(path, key, p, lo, hi, &out[i], &end, err);
         if (st) return st;
         if (*end != (i < 2 ? ',' : '\0'))
             return vgg_fail(err, VGG_ERR_FORMAT,
                             "%s: __metadata__ %s = \"%.60s\": expected three "
                             "numbers separated by commas",
                             path, key, s);
-        if (fabsf(v - want[i]) > 1e-6f)
-            return vgg_fail(err, VGG_ERR_MISMATCH,
-                            "%s: normalisation %s = %s; this build uses "
-                            "%.4f,%.4f,%.4f",
-                            path, key, s, want[0], want[1], want[2]);
         p = end + 1;
     }
     return VGG_OK;
@@ -457,19 +461,16 @@ static vgg_status parse_meta(const char *path, json_t *md,
                         "%s: checkpoint format version %d; this build reads "
                         "version %d",
                         path, version, VGG_CKPT_VERSION);
-    if ((st = get_int(path, md, "classes", 2, VGG_CIFAR_MAX_CLASSES, &classes,
+    if ((st = get_int(path, md, "classes", 2, VGG_MAX_CLASSES, &classes,
                       err)) ||
-        (st = get_int(path, md, "side", 1, 4096, &side, err)) ||
+        (st = get_int(path, md, "side", 8, 1024, &side, err)) ||
         (st = get_str(path, md, "arch", &s, err)))
         return st;
-    if (side != VGG_CIFAR_SIDE)
-        return vgg_fail(err, VGG_ERR_MISMATCH,
-                        "%s: input side %d; this build reads %dx%d images",
-                        path, side, VGG_CIFAR_SIDE, VGG_CIFAR_SIDE);
     vgg_error perr = {0};
     if (vgg_config_parse(&meta->cfg, s, classes, &perr))
         return vgg_fail(err, VGG_ERR_FORMAT, "%s: __metadata__ arch: %s",
                         path, perr.msg);
+    meta->cfg.side = side; /* the pools' fit is checked with the size */
     if (meta->cfg.nlayers == 0)
         return vgg_fail(err, VGG_ERR_FORMAT,
                         "%s: __metadata__ arch is empty; expected a table "
@@ -506,8 +507,8 @@ static vgg_status parse_meta(const char *path, json_t *md,
                             path, s, classes);
         if (*p) p++;
     }
-    if ((st = check_triple(path, md, "mean", vgg_cifar_mean, err)) ||
-        (st = check_triple(path, md, "std", vgg_cifar_std, err)))
+    if ((st = get_triple(path, md, "mean", -1e3, 1e3, meta->mean, err)) ||
+        (st = get_triple(path, md, "std", 1e-6, 1e3, meta->std, err)))
         return st;
     if ((st = get_int(path, md, "epoch", 0, 100000000, &meta->epoch, err)) ||
         (st = get_u64(path, md, "seed", &meta->seed, err)) ||

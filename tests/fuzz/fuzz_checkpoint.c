@@ -115,7 +115,7 @@ static void from_metadata(void) {
         return;
     }
     uint64_t np = param_count(&meta.cfg);
-    if (meta.cfg.classes < 2 || meta.cfg.classes > VGG_CIFAR_MAX_CLASSES ||
+    if (meta.cfg.classes < 2 || meta.cfg.classes > VGG_MAX_CLASSES ||
         meta.nhistory < 0 || meta.nhistory > meta.epoch ||
         (meta.nhistory && !meta.history))
         abort();
