@@ -110,7 +110,7 @@ targ "--lr"             lr_nan           --lr nan
 targ "--lr"             lr_inf           --lr inf
 targ "--momentum"       momentum_range   --momentum 1.5
 targ "--weight-decay"   decay_negative   --weight-decay -1
-targ "--classes"        classes_high     --classes 11
+targ "--classes"        classes_high     --classes 101
 targ "--classes"        classes_low      --classes 1
 targ "--batch-size"     batch_zero       --batch-size 0
 targ "--batch-size"     batch_huge       --batch-size 100000

@@ -177,6 +177,7 @@ static void test_tree(void **state) {
         assert_int_equal(s.last_done, 46);
         assert_int_equal(s.last_total, 46);
         assert_int_equal(rep.files, 46);
+        assert_int_equal(rep.images, 44);
         /* class, then file-name order: the first training images are
          * bird's; every image is flat in its class's colour (grey kinds:
          * v in all three planes) */

@@ -50,8 +50,10 @@ typedef struct vgg_folder_options {
 } vgg_folder_options;
 
 typedef struct vgg_folder_report {
-    int files;        /* candidate files seen in class folders */
-    int skipped;      /* neither PNG nor JPEG, not named as an image */
+    int files;        /* files seen in class folders (not sub-folders) */
+    int images;       /* decoded (both splits, before any class choice) */
+    int skipped;      /* neither PNG nor JPEG and not named as an image,
+                         and sub-folders of class folders */
     int bad;          /* bad images skipped (skip_bad) */
     int resized;      /* images whose size was not side x side */
     int two_splits;   /* 1: train/ and test/; 0: one split with val_split */

@@ -30,7 +30,8 @@ void train_options_init(options *o) {
     *o = (options){.epochs = 50, .classes = 3, .batch_size = 128,
                    .eval_batch_size = 100, .lr = 0.01f, .momentum = 0.9f,
                    .weight_decay = 5e-4f, .seed = 1, .mpi_timeout = 60,
-                   .data = "data/cifar-10-batches-bin", .out = "model.bin"};
+                   .data = "data/cifar-10-batches-bin", .out = "model.bin",
+                   .image_size = 32};
     vgg_schedule_init(&o->sched, o->lr);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     o->threads = ncpu > 0 ? (int)ncpu : 1;
@@ -39,19 +40,42 @@ void train_options_init(options *o) {
 static void usage(FILE *f) {
     fprintf(f,
 "usage: vggtrain [options]\n"
-"Trains VGG16 with batch norm on CIFAR-10 classes and prints, each epoch,\n"
-"the training loss and accuracy and the test loss and accuracy; writes a\n"
-"checkpoint after every epoch.\n"
+"Trains VGG16 with batch norm on CIFAR-10 classes, or any image classes,\n"
+"and prints, each epoch, the training loss and accuracy and the test loss\n"
+"and accuracy; writes a checkpoint after every epoch.\n"
 "\n"
 "Data\n"
-"  --data DIR           CIFAR-10 binary folder (data_batch_1..5.bin,\n"
-"                       test_batch.bin, batches.meta.txt)\n"
+"  --data DIR           one of (recognised from its files):\n"
+"                       CIFAR-10 binary (data_batch_1..5.bin,\n"
+"                       test_batch.bin, batches.meta.txt);\n"
+"                       CIFAR-100 binary (train.bin, test.bin,\n"
+"                       fine_label_names.txt, coarse_label_names.txt);\n"
+"                       an image folder: DIR/train/CLASS/* and\n"
+"                       DIR/test/CLASS/*, or DIR/CLASS/* with --val-split;\n"
+"                       PNG and JPEG files, chosen by their bytes, any\n"
+"                       size; class names are the folder names, sorted\n"
 "                       [data/cifar-10-batches-bin; scripts/get-cifar10]\n"
-"  --classes N          the first N classes, 2 to 10 [3]\n"
+"  --classes N          the first N classes, 2 to 100 [3; image folders\n"
+"                       and CIFAR-100: all]\n"
 "  --class-names LIST   these classes instead, e.g. airplane,cat,ship;\n"
 "                       labels become 0..k-1 in the order given\n"
+"  --labels KIND        CIFAR-100: fine (100 classes) or coarse (20) [fine]\n"
+"  --val-split F        image folder without train/ and test/: this\n"
+"                       fraction of each class is the test split (drawn\n"
+"                       with --seed)\n"
+"  --image-size S       network input S x S, a multiple of 32; images are\n"
+"                       resized to it (area averaging down, bilinear up);\n"
+"                       the classifier reads 512 x (S/32)^2 features and\n"
+"                       training pads by S/8 before its random crop [32]\n"
+"  --normalize MODE     auto (the training images' per-channel mean and\n"
+"                       std), cifar (CIFAR-10's) or none [auto for image\n"
+"                       folders, cifar otherwise]; stored in the checkpoint\n"
+"  --skip-bad-images    skip damaged, too large (over 64 megapixels) or\n"
+"                       tiny (below 2x2) images with a warning instead of\n"
+"                       stopping\n"
 "  --limit-train N      use only the first N training images after class\n"
-"                       selection (0: all) [0]\n"
+"                       selection (image folders: one from each class in\n"
+"                       turn) (0: all) [0]\n"
 "  --limit-test N       the same for the test split [0]\n"
 "Training\n"
 "  --epochs N           total epochs (with --resume, including those done)\n"
@@ -142,10 +166,41 @@ int train_parse_args(options *o, int argc, char **argv) {
             o->sync_bn = 1;
         } else if (!strcmp(argv[i], "--no-overlap")) {
             o->no_overlap = 1;
+        } else if (!strcmp(argv[i], "--skip-bad-images")) {
+            o->skip_bad = 1;
+        } else if (args_match(prog, argc, argv, &i, "--image-size", &v)) {
+            bad = !v || args_int(prog, "--image-size", v, 32, 512,
+                                 &o->image_size);
+            if (!bad && o->image_size % 32) {
+                fprintf(stderr,
+                        "%s: --image-size %s: expected a multiple of 32 "
+                        "(the five pools halve it five times)\n",
+                        prog, v);
+                bad = 1;
+            }
+        } else if (args_match(prog, argc, argv, &i, "--normalize", &v)) {
+            bad = !v || (strcmp(v, "auto") && strcmp(v, "cifar") &&
+                         strcmp(v, "none"));
+            if (bad && v)
+                fprintf(stderr,
+                        "%s: --normalize %s: expected auto, cifar or none\n",
+                        prog, v);
+            o->normalize = v;
+        } else if (args_match(prog, argc, argv, &i, "--labels", &v)) {
+            bad = !v || (strcmp(v, "fine") && strcmp(v, "coarse"));
+            if (bad && v)
+                fprintf(stderr,
+                        "%s: --labels %s: expected fine or coarse "
+                        "(CIFAR-100's label kinds)\n",
+                        prog, v);
+            o->labels = v;
+        } else if (args_match(prog, argc, argv, &i, "--val-split", &v)) {
+            bad = !v || args_float(prog, "--val-split", v, 0.001, 0.999,
+                                   &o->val_split);
         } else if (args_match(prog, argc, argv, &i, "--epochs", &v)) {
             bad = !v || args_int(prog, "--epochs", v, 1, 100000, &o->epochs);
         } else if (args_match(prog, argc, argv, &i, "--classes", &v)) {
-            bad = !v || args_int(prog, "--classes", v, 2, 10, &o->classes);
+            bad = !v || args_int(prog, "--classes", v, 2, 100, &o->classes);
         } else if (args_match(prog, argc, argv, &i, "--batch-size", &v)) {
             bad = !v ||
                   args_int(prog, "--batch-size", v, 1, 4096, &o->batch_size);

@@ -33,6 +33,7 @@ int train_resume_options(options *o, vgg_config *cfg, vgg_ckpt_meta *ck) {
     RESUME_SAME("--seed", seed, ck->seed, "%" PRIu64)
     RESUME_SAME("--limit-train", limit_train, ck->limit_train, "%d")
     RESUME_SAME("--limit-test", limit_test, ck->limit_test, "%d")
+    RESUME_SAME("--image-size", image_size, ck->cfg.side, "%d")
 #undef RESUME_SAME
     if (!bad && o->arch &&
         (cfg->nlayers != ck->cfg.nlayers ||

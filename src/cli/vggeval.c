@@ -1,5 +1,7 @@
-/* vggeval: scores a vggtrain checkpoint on the CIFAR-10 test split of the
- * classes it was trained on, or classifies PNG images. */
+/* vggeval: scores a vggtrain checkpoint on the test split of the classes
+ * it was trained on (CIFAR-10, CIFAR-100 or an image folder), or
+ * classifies PNG and JPEG images, with the checkpoint's input size and
+ * normalisation. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 #include "vgg/augment.h"
 #include "vgg/checkpoint.h"
 #include "vgg/cifar.h"
+#include "vgg/data.h"
 #include "vgg/image.h"
 #include "vgg/plot.h"
 #include "vgg/predict.h"
@@ -24,18 +27,26 @@ static const char *prog = "vggeval";
 static void usage(FILE *f) {
     fprintf(f,
 "usage: vggeval MODEL [options]\n"
-"       vggeval MODEL IMAGE.png... [--top K]\n"
-"Scores a vggtrain checkpoint (MODEL, e.g. model.bin) on the CIFAR-10 test\n"
-"split of the classes it was trained on, and prints the number of images,\n"
-"the test loss and accuracy, the accuracy per class and the confusion\n"
-"matrix. Given PNG images instead, prints each one's top classes with\n"
-"their probabilities: 32x32 RGB is used as it is; other sizes are resized\n"
-"to 32x32 (area averaging when shrinking, bilinear when enlarging; the\n"
-"aspect ratio is not kept); grey, palette and alpha PNGs are converted to\n"
-"RGB (alpha dropped).\n"
+"       vggeval MODEL IMAGE... [--top K]\n"
+"Scores a vggtrain checkpoint (MODEL, e.g. model.bin) on the test split of\n"
+"the classes it was trained on, and prints the number of images, the test\n"
+"loss and accuracy, the accuracy per class and the confusion matrix. Given\n"
+"PNG or JPEG images instead, prints each one's top classes with their\n"
+"probabilities. Images are brought to the checkpoint's input size (area\n"
+"averaging when shrinking, bilinear when enlarging; the aspect ratio is\n"
+"not kept) and normalised with its stored statistics; grey, palette, CMYK\n"
+"and alpha images are converted to RGB (alpha dropped).\n"
 "\n"
-"  --data DIR         CIFAR-10 binary folder (test_batch.bin)\n"
+"  --data DIR         the data: CIFAR-10 binary (test_batch.bin),\n"
+"                     CIFAR-100 binary (test.bin) or an image folder\n"
+"                     (DIR/test/CLASS/*, or DIR/CLASS/* with --val-split)\n"
 "                     [data/cifar-10-batches-bin]\n"
+"  --labels KIND      CIFAR-100: fine or coarse [the one whose names are\n"
+"                     the checkpoint's]\n"
+"  --val-split F      image folder of class folders only: score the test\n"
+"                     part vggtrain drew (give its --val-split and --seed)\n"
+"  --seed N           with --val-split [1]\n"
+"  --skip-bad-images  image folder: skip bad images with a warning\n"
 "  --batch-size N     images per forward pass; does not change the\n"
 "                     results [100]\n"
 "  --threads N        threads for GEMM and kernels [all cores]\n"
@@ -113,6 +124,59 @@ static vgg_status load_test(vgg_dataset *ds, const char *dir,
     return VGG_OK;
 }
 
+/* The test split of any other layout (include/vgg/data.h), with the
+ * checkpoint's classes by name, side and statistics. */
+typedef struct eval_data {
+    const char *labels;
+    float val_split;
+    uint64_t seed;
+    int skip_bad;
+} eval_data;
+
+static void on_bad_image(void *user, const char *msg) {
+    (void)user;
+    fprintf(stderr, "%s: warning: skipped %s\n", prog, msg);
+}
+
+static vgg_status load_other(vgg_dataset *ds, const char *dir,
+                             const vgg_ckpt_meta *meta, int limit,
+                             const eval_data *e, vgg_error *err) {
+    char list[VGG_MAX_CLASSES * VGG_CLASS_NAME_MAX + 16];
+    size_t k = 0;
+    list[0] = 0;
+    for (int c = 0; c < meta->cfg.classes; c++)
+        k += (size_t)snprintf(list + k, sizeof list - k, "%s%s",
+                              c ? "," : "", meta->class_names[c]);
+    vgg_data_options d = {0};
+    d.dir = dir;
+    d.class_names = list;
+    d.limit_test = limit;
+    d.side = meta->cfg.side;
+    d.val_split = e->val_split;
+    d.seed = e->seed;
+    d.skip_bad = e->skip_bad;
+    d.test_only = 1;
+    d.normalize = VGG_NORM_GIVEN;
+    memcpy(d.mean, meta->mean, sizeof d.mean);
+    memcpy(d.std, meta->std, sizeof d.std);
+    d.on_bad = on_bad_image;
+    d.labels_given = e->labels != NULL;
+    d.labels = e->labels && !strcmp(e->labels, "coarse")
+                   ? VGG_CIFAR100_LABELS_COARSE
+                   : VGG_CIFAR100_LABELS_FINE;
+    vgg_dataset train;
+    vgg_data_report rep;
+    vgg_status st = vgg_data_load(&train, ds, &d, &rep, err);
+    if (st == VGG_ERR_ARG && rep.layout == VGG_LAYOUT_CIFAR100 &&
+        !e->labels) { /* not fine names: the coarse ones? */
+        vgg_error e2 = {0};
+        d.labels = VGG_CIFAR100_LABELS_COARSE;
+        if (vgg_data_load(&train, ds, &d, &rep, &e2) == VGG_OK) st = VGG_OK;
+    }
+    vgg_dataset_free(&train);
+    return st;
+}
+
 static int print_json(const char *path, const vgg_ckpt_meta *meta,
                       const vgg_epoch_stats *st, const int *conf) {
     const int K = meta->cfg.classes;
@@ -150,7 +214,15 @@ static void print_report(const char *path, const char *data,
     vgg_model_conv_summary(m, conv, sizeof conv);
     printf("vggeval %s: %s: epoch %d, %d classes, %zu parameters, conv %s\n",
            VGG_VERSION_STRING, path, meta->epoch, K, m->nparams, conv);
-    printf("test split: %s/test_batch.bin\n", data);
+    vgg_layout layout = VGG_LAYOUT_NONE;
+    vgg_layout_detect(data, &layout, NULL);
+    if (layout == VGG_LAYOUT_CIFAR100)
+        printf("test split: %s/test.bin\n", data);
+    else if (layout == VGG_LAYOUT_FOLDER)
+        printf("test split: %s (image folder), input %dx%d\n", data,
+               meta->cfg.side, meta->cfg.side);
+    else
+        printf("test split: %s/test_batch.bin\n", data);
     printf("images %d  correct %d  test_loss %.4f  test_acc %.2f%%\n",
            st->images, st->correct, st->loss_sum / st->images,
            100.0 * st->correct / st->images);
@@ -189,32 +261,46 @@ static int predict_images(vgg_model *m, const vgg_ckpt_meta *meta,
     const int K = meta->cfg.classes;
     vgg_dataset one;
     memset(&one, 0, sizeof one);
-    uint8_t px[VGG_CIFAR_PIXELS], label = 0;
+    const int S = meta->cfg.side;
+    uint8_t *px = malloc(3 * (size_t)S * S), label = 0;
+    if (!px) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        return 1;
+    }
     one.n = 1;
     one.pixels = px;
     one.labels = &label;
+    one.side = S;
+    memcpy(one.mean, meta->mean, sizeof one.mean);
+    memcpy(one.std, meta->std, sizeof one.std);
     int idx = 0, status = 0;
     if (top > K) top = K;
     for (int i = 0; i < nimages; i++) {
         vgg_error err = {0};
-        int w = 0, h = 0;
-        if (vgg_png_read_cifar(images[i], px, &w, &h, &err)) {
+        vgg_image img = {0};
+        if (vgg_image_read(images[i], &img, &err) ||
+            vgg_image_to_planar(px, &img, S, &err)) {
             fprintf(stderr, "%s: %s\n", prog, err.msg);
+            vgg_image_free(&img);
             status = 1;
             continue;
         }
+        int w = img.width, h = img.height;
+        vgg_image_free(&img);
         vgg_augment_batch(m->input, m->labels, &one, &idx, 1, NULL);
         int correct;
         vgg_model_forward(m, 1, 0, &correct);
         vgg_prediction p[VGG_CIFAR_MAX_CLASSES];
         int k = vgg_top_k(p, top, m->logits, K);
         printf("%s", images[i]);
-        if (w != 32 || h != 32) printf(" (%dx%d, resized to 32x32)", w, h);
+        if (w != S || h != S)
+            printf(" (%dx%d, resized to %dx%d)", w, h, S, S);
         printf(":");
         for (int j = 0; j < k; j++)
             printf("  %s %.4f", meta->class_names[p[j].label], p[j].prob);
         printf("\n");
     }
+    free(px);
     return status;
 }
 
@@ -230,6 +316,7 @@ int main(int argc, char **argv) {
     int nimages = 0, top = 3;
     int batch_size = 100, limit_test = 0, json = 0;
     vgg_conv_mode conv = VGG_CONV_MODE_DIRECT;
+    eval_data ed = {NULL, 0.0f, 1, 0};
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     int threads = ncpu > 0 ? (int)ncpu : 1;
     for (int i = 1; i < argc; i++) {
@@ -245,6 +332,19 @@ int main(int argc, char **argv) {
             return 0;
         } else if (!strcmp(argv[i], "--json")) {
             json = 1;
+        } else if (!strcmp(argv[i], "--skip-bad-images")) {
+            ed.skip_bad = 1;
+        } else if (args_match(prog, argc, argv, &i, "--labels", &v)) {
+            bad = !v || (strcmp(v, "fine") && strcmp(v, "coarse"));
+            if (bad && v)
+                fprintf(stderr, "%s: --labels %s: expected fine or coarse\n",
+                        prog, v);
+            ed.labels = v;
+        } else if (args_match(prog, argc, argv, &i, "--val-split", &v)) {
+            bad = !v || args_float(prog, "--val-split", v, 0.001, 0.999,
+                                   &ed.val_split);
+        } else if (args_match(prog, argc, argv, &i, "--seed", &v)) {
+            bad = !v || args_u64(prog, "--seed", v, &ed.seed);
         } else if (args_match(prog, argc, argv, &i, "--batch-size", &v)) {
             bad = !v || args_int(prog, "--batch-size", v, 1, 4096, &batch_size);
         } else if (args_match(prog, argc, argv, &i, "--threads", &v)) {
@@ -337,7 +437,12 @@ int main(int argc, char **argv) {
         status = predict_images(m, &meta, images, nimages, top);
         goto done;
     }
-    if (load_test(&test, data, &meta, limit_test, &err)) {
+    vgg_layout layout = VGG_LAYOUT_NONE;
+    vgg_layout_detect(data, &layout, NULL);
+    if (layout != VGG_LAYOUT_CIFAR10 && layout != VGG_LAYOUT_NONE
+            ? load_other(&test, data, &meta, limit_test, &ed, &err)
+            : load_test(&test, data, &meta, limit_test, &err) ||
+                  vgg_dataset_resize(&test, meta.cfg.side, &err)) {
         fprintf(stderr, "%s: %s\n", prog, err.msg);
         if (err.status == VGG_ERR_IO)
             fprintf(stderr,
@@ -346,6 +451,8 @@ int main(int argc, char **argv) {
                     prog, data);
         goto done;
     }
+    memcpy(test.mean, meta.mean, sizeof test.mean);
+    memcpy(test.std, meta.std, sizeof test.std);
     conf = calloc((size_t)meta.cfg.classes * meta.cfg.classes, sizeof *conf);
     if (!conf) {
         fprintf(stderr, "%s: out of memory\n", prog);

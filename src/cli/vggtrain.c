@@ -22,6 +22,7 @@
 #include "vgg/cifar.h"
 #include "vgg/classes.h"
 #include "vgg/conv_choice.h"
+#include "vgg/data.h"
 #include "vgg/gemm.h"
 #include "vgg/metrics.h"
 #include "vgg/model.h"
@@ -80,25 +81,72 @@ static int check_outputs(const options *o, cli_output *held) {
     return rc;
 }
 
-/* Loads the classes chosen by --classes, --class-names or the checkpoint
- * being resumed (its class names). */
+/* The decoding progress of an image folder: a redrawn line on a terminal,
+ * warnings for skipped images (the lead process only). */
+typedef struct load_ui {
+    int lead, tty;
+} load_ui;
+
+static void on_decode(void *user, int done, int total) {
+    const load_ui *u = user;
+    if (!u->lead || !u->tty) return;
+    printf("\r\033[Kdecoding %d/%d files", done, total);
+    fflush(stdout);
+}
+
+static void on_bad_image(void *user, const char *msg) {
+    const load_ui *u = user;
+    if (u->lead) fprintf(stderr, "%s: warning: skipped %s\n", prog, msg);
+}
+
+/* Loads --data in whatever layout it holds, with the classes chosen by
+ * --classes, --class-names or the checkpoint being resumed (its class
+ * names, size and normalisation). */
 static vgg_status load_data(vgg_dataset *train, vgg_dataset *test,
                             const options *o, const vgg_ckpt_meta *ck,
+                            load_ui *ui, vgg_data_report *rep,
                             vgg_error *err) {
-    vgg_cifar_options copt = {o->data, o->classes, o->limit_train,
-                              o->limit_test};
-    char list[VGG_CIFAR_MAX_CLASSES * VGG_CLASS_NAME_MAX + 16];
-    const char *names = o->class_names;
-    if (!names && o->resume) {
+    char list[VGG_MAX_CLASSES * VGG_CLASS_NAME_MAX + 16];
+    vgg_data_options d = {0};
+    d.dir = o->data;
+    d.classes = o->classes;
+    d.class_names = o->class_names;
+    d.limit_train = o->limit_train;
+    d.limit_test = o->limit_test;
+    d.side = o->image_size;
+    d.labels = o->labels && !strcmp(o->labels, "coarse")
+                   ? VGG_CIFAR100_LABELS_COARSE
+                   : VGG_CIFAR100_LABELS_FINE;
+    d.labels_given = o->labels != NULL;
+    d.val_split = o->val_split;
+    d.seed = o->seed;
+    d.skip_bad = o->skip_bad;
+    d.progress = on_decode;
+    d.on_bad = on_bad_image;
+    d.user = ui;
+    if (o->normalize) vgg_normalize_parse(o->normalize, &d.normalize, NULL);
+    if (o->resume) {
+        /* the run's own classes, in its order, and its statistics */
         size_t k = 0;
         list[0] = 0;
         for (int c = 0; c < ck->cfg.classes; c++)
             k += (size_t)snprintf(list + k, sizeof list - k, "%s%s",
                                   c ? "," : "", ck->class_names[c]);
-        names = list;
+        if (!d.class_names) d.class_names = list;
+        d.classes = 0;
+        d.normalize = VGG_NORM_GIVEN;
+        memcpy(d.mean, ck->mean, sizeof d.mean);
+        memcpy(d.std, ck->std, sizeof d.std);
+    } else if (!train_given("--classes") && !o->class_names) {
+        d.classes = 0; /* every class, but CIFAR-10's default of 3 */
+        if (vgg_layout_detect(o->data, &rep->layout, NULL) == VGG_OK &&
+            rep->layout == VGG_LAYOUT_CIFAR10)
+            d.classes = o->classes;
     }
-    if (names) return vgg_cifar_load_named(train, test, &copt, names, err);
-    return vgg_cifar_load(train, test, &copt, err);
+    vgg_status st = vgg_data_load(train, test, &d, rep, err);
+    if (ui->tty && ui->lead && rep->layout == VGG_LAYOUT_FOLDER)
+        printf("\r\033[K");
+    return st;
 }
 
 /* A grid of the first 32 training images of epoch `ck->epoch + 1` as the
@@ -153,7 +201,17 @@ static int setup(run *r, options *o, proc *P) {
     int rc = lead ? check_outputs(o, r->outputs) : 0;
     if (any_failed(P, rc != 0, NULL)) return rc ? rc : 1;
 
-    vgg_status st = load_data(&r->train, &r->test, o, ck, &err);
+    if (o->samples && o->image_size != VGG_CIFAR_SIDE) {
+        if (lead)
+            fprintf(stderr, "%s: --samples: draws 32x32 images only; drop "
+                    "it with --image-size %d\n", prog, o->image_size);
+        return EXIT_USAGE;
+    }
+    load_ui ui = {lead, lead && !o->quiet && P->size == 1 &&
+                            isatty(STDOUT_FILENO)};
+    vgg_data_report rep;
+    memset(&rep, 0, sizeof rep);
+    vgg_status st = load_data(&r->train, &r->test, o, ck, &ui, &rep, &err);
     snprintf(msg, sizeof msg, "%s: %s\n%s", prog, err.msg,
              st == VGG_ERR_IO
                  ? "vggtrain: get the CIFAR-10 binary version with "
@@ -162,6 +220,26 @@ static int setup(run *r, options *o, proc *P) {
     if (any_failed(P, st != VGG_OK, msg))
         return st == VGG_ERR_ARG ? EXIT_USAGE : 1;
     cfg.classes = r->train.num_classes;
+    cfg.side = o->image_size;
+    if (lead && !o->quiet && rep.layout == VGG_LAYOUT_FOLDER) {
+        const vgg_folder_report *f = &rep.folder;
+        printf("%s %s: %d images decoded in %.2fs (%.0f images/s), %d "
+               "resized to %dx%d, %d other entries skipped",
+               vgg_layout_name(rep.layout), o->data, f->images, f->seconds,
+               f->seconds > 0 ? f->images / f->seconds : 0.0, f->resized,
+               o->image_size, o->image_size, f->skipped);
+        if (f->bad) printf(", %d bad images skipped", f->bad);
+        printf("\n");
+    }
+    if (lead && !o->quiet &&
+        (rep.layout != VGG_LAYOUT_CIFAR10 || o->normalize ||
+         o->image_size != VGG_CIFAR_SIDE))
+        printf("input %dx%d, normalize %s: mean %.4f,%.4f,%.4f std "
+               "%.4f,%.4f,%.4f\n",
+               o->image_size, o->image_size,
+               vgg_normalize_name(rep.normalize), r->train.mean[0],
+               r->train.mean[1], r->train.mean[2], r->train.std[0],
+               r->train.std[1], r->train.std[2]);
 
     int bmax = o->batch_size > o->eval_batch_size ? o->batch_size
                                                   : o->eval_batch_size;
@@ -188,6 +266,8 @@ static int setup(run *r, options *o, proc *P) {
         ck->batch_size = o->batch_size;
         ck->limit_train = o->limit_train;
         ck->limit_test = o->limit_test;
+        memcpy(ck->mean, r->train.mean, sizeof ck->mean);
+        memcpy(ck->std, r->train.std, sizeof ck->std);
     }
     ck->sched = o->sched; /* the schedule in effect, for every checkpoint */
     if (proc_agree_run(P, r->argc, r->argv, &r->train, &r->test, m, &r->rng))

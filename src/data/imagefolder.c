@@ -532,6 +532,7 @@ vgg_status vgg_folder_load(vgg_dataset *train, vgg_dataset *test,
         rep.seconds = now() - t0;
         for (int i = 0; i < j.n; i++) {
             rep.skipped += state[i] == JOB_SKIPPED;
+            rep.images += state[i] == JOB_OK;
             rep.bad += state[i] == JOB_BAD;
         }
         if (first >= 0 && !opt->skip_bad)
