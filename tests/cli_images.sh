@@ -173,6 +173,13 @@ expect 2 labels-folder "--labels: only for CIFAR-100 data" --data "$tree" --labe
 expect 2 unknown-name "--class-names airplane,cat: unknown class 'cat'" --data "$tree" --class-names airplane,cat
 expect 2 image-size "--image-size 48: expected a multiple of 32" --data "$tree" --image-size 48
 
+# --init: the 64x64 model's features, a new 2-class head
+expect 0 init "init: 21 convolution and batch-norm tensors from $T/m64.bin; classifier new for 2 classes" \
+    --data "$tree" --init "$T/m64.bin" --class-names bird,airplane
+expect 1 init-mismatch "--init $T/m64.bin: tensor conv2.0.weight is F32 [16, 8, 3, 3] in the file; this model's is F32 [32, 8, 3, 3]" \
+    --data "$tree" --init "$T/m64.bin" --arch "8 M 32 M 32 M M M"
+expect 2 init-resume "--init starts a new run" --data "$tree" --init "$T/m64.bin" --resume "$T/m64.bin"
+
 # CIFAR-100 binary made here: record i has fine label i % 100 and coarse
 # label (i % 100) // 5; both label kinds and their names.
 c100=$T/c100

@@ -116,6 +116,11 @@ static void usage(FILE *f) {
 "                       it from there on); giving --classes, --arch,\n"
 "                       --batch-size, --lr, --momentum, --weight-decay,\n"
 "                       --seed or --limit-* a different value is an error\n"
+"  --init FILE          start from the convolution and batch-norm tensors\n"
+"                       of FILE (a vggtrain checkpoint, or any safetensors\n"
+"                       file with the same names and shapes) with a new\n"
+"                       classifier for these classes and a fresh optimizer:\n"
+"                       fine-tuning; --resume continues a run instead\n"
 "  --log FILE           append one row per epoch: CSV, or JSON Lines if FILE\n"
 "                       ends in .jsonl or .json\n"
 "  --batch-log FILE     append one row per training batch (epoch, batch,\n"
@@ -247,6 +252,9 @@ int train_parse_args(options *o, int argc, char **argv) {
         } else if (args_match(prog, argc, argv, &i, "--resume", &v)) {
             bad = args_path(prog, "--resume", v) != 0;
             o->resume = v;
+        } else if (args_match(prog, argc, argv, &i, "--init", &v)) {
+            bad = args_path(prog, "--init", v) != 0;
+            o->init = v;
         } else if (args_match(prog, argc, argv, &i, "--log", &v)) {
             bad = args_path(prog, "--log", v) != 0;
             o->log = v;
@@ -281,6 +289,13 @@ int train_parse_args(options *o, int argc, char **argv) {
             return EXIT_USAGE;
         }
         if (bad) return EXIT_USAGE;
+    }
+    if (o->init && o->resume) {
+        fprintf(stderr,
+                "%s: --init starts a new run from a model's features and "
+                "--resume continues a run; give one\n",
+                prog);
+        return EXIT_USAGE;
     }
     if (o->class_names && train_given("--classes")) {
         fprintf(stderr,

@@ -23,6 +23,7 @@ typedef struct options {
     const char *labels;       /* --labels fine|coarse (CIFAR-100) */
     float val_split;          /* --val-split F (0: none) */
     int skip_bad;             /* --skip-bad-images */
+    const char *init;         /* --init FILE: start from its features */
     const char *log, *batch_log, *samples, *curve;
     int quiet, sync_bn, no_overlap;
     float mpi_timeout; /* seconds a collective may wait; 0: forever */

@@ -24,6 +24,7 @@
 #include "vgg/conv_choice.h"
 #include "vgg/data.h"
 #include "vgg/gemm.h"
+#include "vgg/init.h"
 #include "vgg/metrics.h"
 #include "vgg/model.h"
 #include "vgg/plot.h"
@@ -251,6 +252,12 @@ static int setup(run *r, options *o, proc *P) {
     /* Same seed, same initial weights on every process. */
     vgg_rng_seed(&r->rng, o->seed, 0);
     vgg_model_init(m, &r->rng);
+    int init_tensors = 0;
+    if (o->init) {
+        st = vgg_model_init_features(m, o->init, &init_tensors, &err);
+        snprintf(msg, sizeof msg, "%s: %s\n", prog, err.msg);
+        if (any_failed(P, st != VGG_OK, msg)) return 1;
+    }
     if (o->resume) {
         st = vgg_checkpoint_load(o->resume, m, NULL, &err);
         snprintf(msg, sizeof msg, "%s: --resume: %s\n", prog, err.msg);
@@ -297,6 +304,10 @@ static int setup(run *r, options *o, proc *P) {
         if (o->resume)
             printf("resuming %s after epoch %d of %d; checkpoints to %s\n",
                    o->resume, ck->epoch, o->epochs, o->out);
+        if (o->init)
+            printf("init: %d convolution and batch-norm tensors from %s; "
+                   "classifier new for %d classes, optimizer fresh\n",
+                   init_tensors, o->init, cfg.classes);
         fflush(stdout);
     }
     int status = 0;
