@@ -75,6 +75,20 @@ rc=0
     { cat "$T/cut.txt"; fail "vggeval on a truncated JPEG: exit $rc"; }
 ok "vggeval on a truncated JPEG: exit 1: $(cat "$T/cut.txt")"
 
+# --cache: written, then read instead of decoding, with the same figures
+for k in 1 2; do
+    "$BIN/vggtrain" --data "$tree" "${small[@]}" --epochs 1 --cache "$T/tree.cache" \
+        --out "$T/c$k.bin" > "$T/cache$k.log" 2>&1 || { cat "$T/cache$k.log"; fail "--cache run $k"; }
+done
+grep -q "^cache $T/tree.cache written" "$T/cache1.log" || { cat "$T/cache1.log"; fail "cache not written"; }
+grep -q "300 images read from the cache" "$T/cache2.log" || { cat "$T/cache2.log"; fail "cache not read"; }
+[ "$(pick "$T/cache1.log" test_loss)" = "$(pick "$T/cache2.log" test_loss)" ] || fail "cached run differs"
+touch "$tree/test/bird/0003.jpg"
+"$BIN/vggtrain" --data "$tree" "${small[@]}" --epochs 1 --cache "$T/tree.cache" \
+    --out "$T/c3.bin" > "$T/cache3.log" 2>&1 || fail "--cache run 3"
+grep -q "300 images decoded" "$T/cache3.log" || { cat "$T/cache3.log"; fail "stale cache used"; }
+ok "--cache: written, read back with the same figures, not used after a file changed"
+
 # --val-split on one tree of class folders, seeded
 flat=$T/flat
 mkdir -p "$flat"

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -543,6 +544,68 @@ static void test_data_load(void **state) {
     assert_non_null(strstr(err.msg, "--normalize zscore"));
 }
 
+/* The decoded-image cache: written, read back identical, and not used
+ * once a file's time, the side or the cache itself changed. */
+static void test_cache(void **state) {
+    (void)state;
+    char dir[1024], cache[1100];
+    snprintf(dir, sizeof dir, "%s", make_tree("cache", 3));
+    snprintf(cache, sizeof cache, "%s.cache", dir);
+    vgg_folder_options o = {0};
+    o.dir = dir;
+    o.side = 32;
+    o.cache = cache;
+    vgg_dataset a, b, ta, tb;
+    vgg_folder_report r;
+    vgg_error err = {0};
+    assert_int_equal(vgg_folder_load(&a, &ta, &o, &r, &err), VGG_OK);
+    assert_int_equal(r.cache, VGG_FOLDER_CACHE_WRITTEN);
+    assert_int_equal(vgg_folder_load(&b, &tb, &o, &r, &err), VGG_OK);
+    assert_int_equal(r.cache, VGG_FOLDER_CACHE_READ);
+    assert_int_equal(r.images, 18);
+    assert_int_equal(a.n, b.n);
+    assert_int_equal(ta.n, tb.n);
+    assert_memory_equal(a.labels, b.labels, (size_t)a.n);
+    assert_memory_equal(a.pixels, b.pixels, (size_t)a.n * 3072);
+    assert_memory_equal(ta.pixels, tb.pixels, (size_t)ta.n * 3072);
+    assert_string_equal(b.class_names[2], "dog");
+    vgg_dataset_free(&b);
+    vgg_dataset_free(&tb);
+    /* a file's modification time changes: decoded again */
+    struct timespec ts[2] = {{1000000, 0}, {1000000, 0}};
+    assert_int_equal(utimensat(AT_FDCWD, at("cache/train/cat/001.png"), ts,
+                               0),
+                     0);
+    assert_int_equal(vgg_folder_load(&b, &tb, &o, &r, &err), VGG_OK);
+    assert_int_equal(r.cache, VGG_FOLDER_CACHE_WRITTEN);
+    assert_memory_equal(a.pixels, b.pixels, (size_t)a.n * 3072);
+    vgg_dataset_free(&b);
+    vgg_dataset_free(&tb);
+    /* another side: another key */
+    o.side = 64;
+    assert_int_equal(vgg_folder_load(&b, &tb, &o, &r, &err), VGG_OK);
+    assert_int_equal(r.cache, VGG_FOLDER_CACHE_WRITTEN);
+    vgg_dataset_free(&b);
+    vgg_dataset_free(&tb);
+    /* a damaged cache is not used */
+    struct stat sb;
+    assert_int_equal(stat(cache, &sb), 0);
+    assert_int_equal(truncate(cache, sb.st_size - 10), 0);
+    assert_int_equal(vgg_folder_load(&b, &tb, &o, &r, &err), VGG_OK);
+    assert_int_equal(r.cache, VGG_FOLDER_CACHE_WRITTEN);
+    vgg_dataset_free(&b);
+    vgg_dataset_free(&tb);
+    /* a cache that cannot be written: the data still loads */
+    o.cache = at("no-such-folder/x.cache");
+    assert_int_equal(vgg_folder_load(&b, &tb, &o, &r, &err), VGG_OK);
+    assert_int_equal(r.cache, VGG_FOLDER_CACHE_MISSED);
+    assert_non_null(strstr(r.cache_error, "no-such-folder"));
+    vgg_dataset_free(&b);
+    vgg_dataset_free(&tb);
+    vgg_dataset_free(&a);
+    vgg_dataset_free(&ta);
+}
+
 int main(void) {
     const char *d = tu_tmpdir("imagefolder");
     if (!d) return 1;
@@ -554,6 +617,7 @@ int main(void) {
         cmocka_unit_test(test_bad_trees),
         cmocka_unit_test(test_augment_side),
         cmocka_unit_test(test_data_load),
+        cmocka_unit_test(test_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

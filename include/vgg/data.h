@@ -39,6 +39,7 @@ typedef struct vgg_data_options {
     int skip_bad;            /* image folders: skip bad images */
     int test_only;           /* image folders: decode the test split only
                                 (train is left empty) */
+    const char *cache;       /* image folders: vgg_folder_options.cache */
     vgg_normalize normalize;
     float mean[3], std[3];   /* for VGG_NORM_GIVEN */
     vgg_folder_progress progress;

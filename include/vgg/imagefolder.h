@@ -44,6 +44,11 @@ typedef struct vgg_folder_options {
     int limit_train, limit_test; /* 0: all; else N files taken one from
                                     each class in turn, in name order */
     int test_only;     /* 1: the test split only (train left empty) */
+    /* A file of the decoded images, or NULL. Read instead of decoding
+     * when it was written for the same list of files, each with the same
+     * size and modification time, and the same settings; else written
+     * (atomically) after a successful decode. */
+    const char *cache;
     vgg_folder_progress progress;
     vgg_folder_warning on_bad;
     void *user;
@@ -57,8 +62,18 @@ typedef struct vgg_folder_report {
     int bad;          /* bad images skipped (skip_bad) */
     int resized;      /* images whose size was not side x side */
     int two_splits;   /* 1: train/ and test/; 0: one split with val_split */
-    double seconds;   /* wall-clock time of the decoding */
+    double seconds;   /* wall-clock time of the decoding (or of reading
+                         the cache) */
+    int cache;        /* VGG_FOLDER_CACHE_* */
+    char cache_error[1024]; /* why the cache could not be written */
 } vgg_folder_report;
+
+enum {
+    VGG_FOLDER_CACHE_NONE = 0, /* not asked for */
+    VGG_FOLDER_CACHE_READ,     /* it matched: nothing was decoded */
+    VGG_FOLDER_CACHE_WRITTEN,  /* decoded, then written */
+    VGG_FOLDER_CACHE_MISSED,   /* decoded; writing failed (cache_error) */
+};
 
 /* Loads both splits. On failure nothing is left allocated. */
 vgg_status vgg_folder_load(vgg_dataset *train, vgg_dataset *test,

@@ -73,6 +73,10 @@ static void usage(FILE *f) {
 "  --skip-bad-images    skip damaged, too large (over 64 megapixels) or\n"
 "                       tiny (below 2x2) images with a warning instead of\n"
 "                       stopping\n"
+"  --cache FILE         image folders: keep the decoded images in FILE\n"
+"                       (e.g. beside the data) and read them from there\n"
+"                       while every file keeps its size and modification\n"
+"                       time and the flags that shape the data are the same\n"
 "  --limit-train N      use only the first N training images after class\n"
 "                       selection (image folders: one from each class in\n"
 "                       turn) (0: all) [0]\n"
@@ -252,6 +256,9 @@ int train_parse_args(options *o, int argc, char **argv) {
         } else if (args_match(prog, argc, argv, &i, "--resume", &v)) {
             bad = args_path(prog, "--resume", v) != 0;
             o->resume = v;
+        } else if (args_match(prog, argc, argv, &i, "--cache", &v)) {
+            bad = args_path(prog, "--cache", v) != 0;
+            o->cache = v;
         } else if (args_match(prog, argc, argv, &i, "--init", &v)) {
             bad = args_path(prog, "--init", v) != 0;
             o->init = v;

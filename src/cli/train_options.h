@@ -24,6 +24,7 @@ typedef struct options {
     float val_split;          /* --val-split F (0: none) */
     int skip_bad;             /* --skip-bad-images */
     const char *init;         /* --init FILE: start from its features */
+    const char *cache;        /* --cache FILE: decoded images kept */
     const char *log, *batch_log, *samples, *curve;
     int quiet, sync_bn, no_overlap;
     float mpi_timeout; /* seconds a collective may wait; 0: forever */

@@ -122,6 +122,7 @@ static vgg_status load_data(vgg_dataset *train, vgg_dataset *test,
     d.val_split = o->val_split;
     d.seed = o->seed;
     d.skip_bad = o->skip_bad;
+    d.cache = o->cache;
     d.progress = on_decode;
     d.on_bad = on_bad_image;
     d.user = ui;
@@ -224,13 +225,27 @@ static int setup(run *r, options *o, proc *P) {
     cfg.side = o->image_size;
     if (lead && !o->quiet && rep.layout == VGG_LAYOUT_FOLDER) {
         const vgg_folder_report *f = &rep.folder;
-        printf("%s %s: %d images decoded in %.2fs (%.0f images/s), %d "
+        printf("%s %s: %d images %s in %.2fs (%.0f images/s), %d "
                "resized to %dx%d, %d other entries skipped",
-               vgg_layout_name(rep.layout), o->data, f->images, f->seconds,
-               f->seconds > 0 ? f->images / f->seconds : 0.0, f->resized,
-               o->image_size, o->image_size, f->skipped);
+               vgg_layout_name(rep.layout), o->data, f->images,
+               f->cache == VGG_FOLDER_CACHE_READ ? "read from the cache"
+                                                 : "decoded",
+               f->seconds, f->seconds > 0 ? f->images / f->seconds : 0.0,
+               f->resized, o->image_size, o->image_size, f->skipped);
         if (f->bad) printf(", %d bad images skipped", f->bad);
         printf("\n");
+        if (f->cache == VGG_FOLDER_CACHE_WRITTEN)
+            printf("cache %s written\n", o->cache);
+        if (f->cache == VGG_FOLDER_CACHE_MISSED)
+            fprintf(stderr, "%s: warning: --cache: %s\n", prog,
+                    f->cache_error[0] ? f->cache_error
+                                      : "a file could not be stat'ed; not "
+                                        "written");
+    }
+    if (lead && o->cache && rep.layout != VGG_LAYOUT_FOLDER) {
+        fprintf(stderr, "%s: --cache: only for image folders; %s holds %s\n",
+                prog, o->data, vgg_layout_name(rep.layout));
+        return EXIT_USAGE;
     }
     if (lead && !o->quiet &&
         (rep.layout != VGG_LAYOUT_CIFAR10 || o->normalize ||

@@ -104,6 +104,7 @@ static vgg_status load_layout(vgg_dataset *train, vgg_dataset *test,
         f.limit_train = o->limit_train;
         f.limit_test = o->limit_test;
         f.test_only = o->test_only;
+        f.cache = o->cache;
         f.progress = o->progress;
         f.on_bad = o->on_bad;
         f.user = o->user;

@@ -16,6 +16,7 @@
 #include <omp.h>
 #endif
 
+#include "imagefolder_cache.h"
 #include "vgg/image.h"
 #include "vgg/rng.h"
 
@@ -87,7 +88,7 @@ static vgg_status list_dir(const char *dir, int dirs_only, names *out,
         }
     }
     closedir(d);
-    qsort(out->v, (size_t)out->n, sizeof *out->v, cmp_str);
+    if (out->n > 1) qsort(out->v, (size_t)out->n, sizeof *out->v, cmp_str);
     return VGG_OK;
 }
 
@@ -490,6 +491,24 @@ static vgg_status scan(const vgg_folder_options *opt, names *cls, jobs *j,
     return st;
 }
 
+/* The cache key of this file list and these settings; -1: no cache. */
+static int cache_key(const vgg_folder_options *opt, int side,
+                     const names *cls, const jobs *j, uint64_t *key) {
+    folder_cache_item *it = malloc((size_t)(j->n ? j->n : 1) * sizeof *it);
+    if (!it) return -1;
+    for (int i = 0; i < j->n; i++)
+        it[i] = (folder_cache_item){j->v[i].path, j->v[i].label,
+                                    j->v[i].split};
+    const uint64_t settings[] = {
+        (uint64_t)side, (uint64_t)(opt->val_split * 1e9 + 0.5), opt->seed,
+        (uint64_t)opt->skip_bad, (uint64_t)opt->limit_train,
+        (uint64_t)opt->limit_test, (uint64_t)opt->test_only};
+    int rc = folder_cache_key(it, j->n, (const char *const *)cls->v, cls->n,
+                              settings, 7, key);
+    free(it);
+    return rc;
+}
+
 vgg_status vgg_folder_load(vgg_dataset *train, vgg_dataset *test,
                            const vgg_folder_options *opt,
                            vgg_folder_report *report, vgg_error *err) {
@@ -523,7 +542,29 @@ vgg_status vgg_folder_load(vgg_dataset *train, vgg_dataset *test,
         if (!state || !msgs)
             st = vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
     }
-    if (!st) {
+    /* a cache that holds exactly this file list is read instead */
+    uint64_t key = 0;
+    int keyed = 0, hit = 0, decoded_skips = 0;
+    if (!st && opt->cache) {
+        rep.cache = VGG_FOLDER_CACHE_MISSED;
+        keyed = cache_key(opt, side, &cls, &j, &key) == 0;
+        folder_cache_data d = {{train->labels, test->labels},
+                               {train->pixels, test->pixels},
+                               {j.count[0], j.count[1]}, {0, 0}, 0, 0, 0};
+        double t0 = now();
+        if (keyed && folder_cache_read(opt->cache, key, side, &d) == 0) {
+            hit = 1;
+            train->n = d.n[0];
+            test->n = d.n[1];
+            rep.skipped += d.skipped;
+            rep.bad = d.bad;
+            rep.resized = d.resized;
+            rep.images = d.n[0] + d.n[1];
+            rep.seconds = now() - t0;
+            rep.cache = VGG_FOLDER_CACHE_READ;
+        }
+    }
+    if (!st && !hit) {
         memset(state, JOB_NOT_RUN, (size_t)j.n);
         double t0 = now();
         uint8_t *bufs[2] = {train->pixels, test->pixels};
@@ -531,6 +572,7 @@ vgg_status vgg_folder_load(vgg_dataset *train, vgg_dataset *test,
                                &rep.resized);
         rep.seconds = now() - t0;
         for (int i = 0; i < j.n; i++) {
+            decoded_skips += state[i] == JOB_SKIPPED;
             rep.skipped += state[i] == JOB_SKIPPED;
             rep.images += state[i] == JOB_OK;
             rep.bad += state[i] == JOB_BAD;
@@ -550,12 +592,26 @@ vgg_status vgg_folder_load(vgg_dataset *train, vgg_dataset *test,
         ds->num_classes = cls.n;
         for (int c = 0; c < cls.n; c++)
             memcpy(ds->class_names[c], cls.v[c], strlen(cls.v[c]) + 1);
-        compact(ds, &j, s, state, bytes);
+        if (!hit) compact(ds, &j, s, state, bytes);
         if (s == 0 && opt->test_only) continue;
         char where[4096];
         snprintf(where, sizeof where, "%s%s%s", opt->dir,
                  rep.two_splits ? "/" : "", rep.two_splits ? split_dir[s] : "");
         st = check_split(ds, where, s ? "test" : "training", err);
+    }
+    if (!st && keyed && !hit) {
+        folder_cache_data d = {{train->labels, test->labels},
+                               {train->pixels, test->pixels},
+                               {train->n, test->n},
+                               {train->n, test->n},
+                               decoded_skips,
+                               rep.bad,
+                               rep.resized};
+        vgg_error cerr = {0};
+        if (folder_cache_write(opt->cache, key, side, &d, &cerr) == VGG_OK)
+            rep.cache = VGG_FOLDER_CACHE_WRITTEN;
+        else
+            snprintf(rep.cache_error, sizeof rep.cache_error, "%s", cerr.msg);
     }
     for (int i = 0; msgs && i < j.n; i++) free(msgs[i]);
     free(msgs);
