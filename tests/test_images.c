@@ -17,7 +17,7 @@
 #include "util.h"
 #include "util_jpeg.h"
 #include "util_pix.h"
-#include "vgg/checkpoint.h"
+#include "vgg/crc32.h"
 #include "vgg/image.h"
 
 static char dir[512];

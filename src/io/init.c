@@ -1,16 +1,14 @@
-/* vgg_model_init_features (include/vgg/init.h): a small reader of
- * safetensors files (8-byte little-endian header length, JSON header of
- * name -> {dtype, shape, data_offsets}, then the data) that takes the
- * tensors it needs by name. */
+/* vgg_model_init_features (include/vgg/init.h): takes the tensors it
+ * needs by name from a safetensors container (src/io/safetensors.h). */
 #include "vgg/init.h"
 
-#include <errno.h>
+#include "io/safetensors.h"
+
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define MAX_HEADER (16u << 20)
 
@@ -29,54 +27,20 @@ static int is_feature(const vgg_tensor *t) {
 vgg_status vgg_model_init_features(vgg_model *m, const char *path,
                                    int *loaded, vgg_error *err) {
     if (loaded) *loaded = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return vgg_fail(err, VGG_ERR_IO, "--init %s: cannot open (%s)", path,
-                        strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return vgg_fail(err, VGG_ERR_IO, "--init %s: not a regular file",
-                        path);
-    }
-    uint64_t size = (uint64_t)sb.st_size;
-    uint8_t len8[8];
-    if (size < 8 || fread(len8, 1, 8, f) != 8) {
-        fclose(f);
-        return vgg_fail(err, VGG_ERR_FORMAT,
-                        "--init %s: %" PRIu64 " bytes; not a safetensors "
-                        "file (no 8-byte header length)",
-                        path, size);
-    }
-    uint64_t hlen = 0;
-    for (int i = 7; i >= 0; i--) hlen = hlen << 8 | len8[i];
-    if (hlen == 0 || hlen > MAX_HEADER || hlen > size - 8) {
-        fclose(f);
-        return vgg_fail(err, VGG_ERR_FORMAT,
-                        "--init %s: header length %" PRIu64 " does not fit "
-                        "the file's %" PRIu64 " bytes; not a safetensors "
-                        "file",
-                        path, hlen, size);
-    }
-    char *hdr = malloc(hlen + 1);
-    if (!hdr || fread(hdr, 1, hlen, f) != hlen) {
-        free(hdr);
-        fclose(f);
-        return vgg_fail(err, VGG_ERR_IO, "--init %s: cannot read the header",
-                        path);
-    }
-    hdr[hlen] = 0;
-    json_error_t jerr;
-    json_t *root = json_loadb(hdr, hlen, 0, &jerr);
-    free(hdr);
+    vgg_st_file sf;
+    vgg_error oerr = {0};
+    if (vgg_st_open(&sf, path, MAX_HEADER, &oerr))
+        return vgg_fail(err, oerr.status, "--init %s", oerr.msg);
+    FILE *f = sf.f;
+    json_t *root = sf.root;
     if (!json_is_object(root)) {
-        json_decref(root);
-        fclose(f);
+        vgg_st_close(&sf);
         return vgg_fail(err, VGG_ERR_FORMAT,
-                        "--init %s: the header is not a JSON object (%s)",
-                        path, jerr.text);
+                        "--init %s: the header is not a JSON object; not a "
+                        "safetensors file",
+                        path);
     }
-    const uint64_t data_start = 8 + hlen, data_len = size - data_start;
+    const uint64_t data_start = 8 + sf.header_bytes, data_len = sf.data_bytes;
     /* one staging buffer per tensor, so that m changes only at the end */
     void **stage = calloc((size_t)m->ntensors, sizeof *stage);
     vgg_status st = stage ? VGG_OK
@@ -172,7 +136,6 @@ vgg_status vgg_model_init_features(vgg_model *m, const char *path,
     }
     for (int i = 0; stage && i < m->ntensors; i++) free(stage[i]);
     free(stage);
-    json_decref(root);
-    fclose(f);
+    vgg_st_close(&sf);
     return st;
 }
