@@ -8,20 +8,18 @@
 #include <sys/stat.h>
 
 #include "vgg/dataset.h"
+#include "vgg/output.h"
 
 vgg_status vgg_read_class_names(const char *path, int n,
                                 char names[][VGG_CLASS_NAME_MAX],
                                 vgg_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return vgg_fail(err, VGG_ERR_IO,
-                        "%s: cannot open (%s); expected %d class names, one "
-                        "a line",
-                        path, strerror(errno), n);
-    struct stat sb;
-    if (fstat(fileno(f), &sb) == 0 && !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return vgg_fail(err, VGG_ERR_IO, "%s: not a regular file", path);
+    FILE *f;
+    vgg_status st = vgg_input_open(path, &f, err);
+    if (st) {
+        char why[sizeof err->msg];
+        snprintf(why, sizeof why, "%s", err ? err->msg : "");
+        return vgg_fail(err, st, "%s; expected %d class names, one a line",
+                        why, n);
     }
     char line[256];
     int k = 0, lineno = 0;
@@ -50,14 +48,13 @@ vgg_status vgg_read_class_names(const char *path, int n,
 vgg_status vgg_cifar100_read_file(vgg_dataset *ds, const char *path,
                                   vgg_cifar100_labels kind, int limit,
                                   vgg_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return vgg_fail(err, VGG_ERR_IO, "%s: cannot open (%s)", path,
-                        strerror(errno));
+    FILE *f;
+    vgg_status st0 = vgg_input_open(path, &f, err);
+    if (st0) return st0;
     struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    if (fstat(fileno(f), &sb) != 0) {
         fclose(f);
-        return vgg_fail(err, VGG_ERR_IO, "%s: not a regular file", path);
+        return vgg_fail(err, VGG_ERR_IO, "%s: cannot stat", path);
     }
     long long size = (long long)sb.st_size;
     if (size == 0 || size % VGG_CIFAR100_RECORD != 0) {

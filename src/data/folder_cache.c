@@ -70,8 +70,8 @@ enum { HEADER = 8 + 4 + 4 + 8 + 5 * 4 };
 
 int folder_cache_read(const char *path, uint64_t key, int side,
                       folder_cache_data *d) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
+    FILE *f; /* a regular file only: a FIFO given as the cache never blocks */
+    if (vgg_input_open(path, &f, NULL)) return -1;
     uint8_t h[HEADER];
     int ok = fread(h, 1, HEADER, f) == HEADER && !memcmp(h, "VGGCACHE", 8) &&
              get_u32(h + 8) == CACHE_VERSION &&
@@ -100,7 +100,8 @@ int folder_cache_read(const char *path, uint64_t key, int side,
 vgg_status folder_cache_write(const char *path, uint64_t key, int side,
                               const folder_cache_data *d, vgg_error *err) {
     vgg_output o;
-    vgg_status st = vgg_output_open(&o, path, "image cache", err);
+    vgg_status st =
+        vgg_output_open(&o, path, "image cache", VGG_OUTPUT_REPLACE, err);
     if (st) return st;
     uint8_t h[HEADER];
     memcpy(h, "VGGCACHE", 8);
