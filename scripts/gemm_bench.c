@@ -1,12 +1,12 @@
 /* vgg-gemm-bench: times every GEMM of one VGG16 training step (batch 128
  * by default: forward, weight gradient, input gradient of each conv layer)
- * with OpenBLAS and with our AVX-512 kernels on an im2col matrix formed in
- * memory, and with ours on the implicit im2col as the trainer runs them
+ * with OpenBLAS and with one of our kernels (--gemm NAME: the best this CPU
+ * runs by default) on an im2col matrix formed in memory, and with ours on the implicit im2col as the trainer runs them
  * (the "im2col" column, which %peak refers to), and prints GFLOP/s per
  * shape and the FLOP-weighted total for the step.
  *
  *   vgg-gemm-bench [--threads N] [--reps R] [--batch B] [--only ours|openblas]
- *                  [--blocking KC,MC,NC] [--layer L] [--min]
+ *                  [--blocking KC,MC,NC] [--layer L] [--min] [--gemm NAME]
  *
  * Each figure is the median of R timed runs after one warm-up run (--min:
  * the fastest run, for a machine shared with other work). Before each of
@@ -19,7 +19,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "kernels/gemm_avx512.h"
+#include "kernels/gemm_driver.h"
+#include "kernels/kernel.h"
 #include "vgg/gemm.h"
 #include "vgg/profile.h"
 #include "bench_conv.h"
@@ -32,6 +33,15 @@ typedef struct shape {
 
 /* Median seconds of reps runs (after a warm-up) of one shape. */
 static int use_min;
+
+/* Our kernel under test, through the driver with the implicit im2col. */
+static const vgg_kernel *ours;
+static int ours_im2col(int transb, int M, float alpha, const float *A,
+                       int lda, const vgg_im2col_src *src, float beta,
+                       float *C, int ldc, int nthreads) {
+    return vgg_driver_gemm_im2col(ours, transb, M, alpha, A, lda, src, beta,
+                                  C, ldc, nthreads);
+}
 
 /* Lets the other implementation's idle threads stop spinning (OpenBLAS's
  * workers busy-wait for ~0.1 s after a call) before timing the next one. */
@@ -64,7 +74,7 @@ static double time_im2col(const layer *ly, int batch, int pass, const float *x,
     if (!t) return -1.0;
     for (int r = -1; r < reps; r++) {
         double t0 = vgg_now();
-        conv_pass(vgg_gemm_avx512_im2col, ly, batch, pass, x, d, w, C,
+        conv_pass(ours_im2col, ly, batch, pass, x, d, w, C,
                   vgg_get_threads());
         double dt = vgg_now() - t0;
         if (r >= 0) t[r] = dt;
@@ -77,6 +87,7 @@ static double time_im2col(const layer *ly, int batch, int pass, const float *x,
 int main(int argc, char **argv) {
     int threads = 2, reps = 5, batch = 128, only = 0, only_layer = -1;
     int kc = 0, mc = 0, nc = 0;
+    const char *gemm = "auto";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--threads") && v) threads = atoi(argv[++i]);
@@ -84,6 +95,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--batch") && v) batch = atoi(argv[++i]);
         else if (!strcmp(a, "--layer") && v) only_layer = atoi(argv[++i]);
         else if (!strcmp(a, "--min")) use_min = 1;
+        else if (!strcmp(a, "--gemm") && v) gemm = argv[++i];
         else if (!strcmp(a, "--only") && v) {
             v = argv[++i];
             only = !strcmp(v, "ours") ? 1 : !strcmp(v, "openblas") ? 2 : -1;
@@ -99,7 +111,8 @@ int main(int argc, char **argv) {
         } else {
             fprintf(stderr,
                     "usage: %s [--threads N] [--reps R] [--batch B] "
-                    "[--only ours|openblas] [--blocking KC,MC,NC] [--layer L] [--min]\n",
+                    "[--only ours|openblas] [--blocking KC,MC,NC] [--layer L] [--min] "
+                    "[--gemm NAME]\n",
                     argv[0]);
             return 2;
         }
@@ -109,17 +122,24 @@ int main(int argc, char **argv) {
         return 2;
     }
     vgg_set_threads(threads);
-    vgg_gemm_avx512_set_blocking(kc, mc, nc);
-    int have_ours = vgg_gemm_avx512_supported();
+    vgg_driver_set_blocking(kc, mc, nc);
+    vgg_error err = {0};
+    if (strcmp(gemm, "openblas") == 0 || vgg_gemm_select(gemm, &err)) {
+        fprintf(stderr, "%s: --gemm: %s\n", argv[0],
+                err.msg[0] ? err.msg : "\"openblas\": expected one of our kernels");
+        return 2;
+    }
+    ours = vgg_kernel_current();
+    int have_ours = 1;
     int bkc, bmc, bnc, mr, nr;
-    vgg_gemm_avx512_get_blocking(&bkc, &bmc, &bnc, &mr, &nr);
+    vgg_driver_get_blocking(ours, &bkc, &bmc, &bnc, &mr, &nr);
     const char *ct = getenv("OPENBLAS_CORETYPE");
     printf("# VGG16 GEMMs of one training step, batch %d, %d thread(s), %s of %d\n",
            batch, threads, use_min ? "fastest" : "median", reps);
     printf("# OPENBLAS_CORETYPE=%s (OpenBLAS kernels: %s); ours: %s, "
            "micro-kernel %dx%d, KC=%d MC=%d NC=%d\n",
            ct ? ct : "(unset)", vgg_openblas_corename(),
-           have_ours ? "avx512" : "unavailable", mr, nr, bkc, bmc, bnc);
+           ours->name, mr, nr, bkc, bmc, bnc);
     printf("# GFLOP/s: openblas and ours on an im2col matrix formed in memory;\n"
            "# im2col: ours on the implicit im2col, as the trainer runs it (the\n"
            "# input gradient as a convolution of dout); ratio = ours/openblas;\n"
@@ -161,13 +181,13 @@ int main(int argc, char **argv) {
             double to = 0, tu = 0, ti = 0, pk = 0;
             if (only != 1) {
                 settle();
-                vgg_gemm_select(VGG_GEMM_OPENBLAS);
+                vgg_gemm_select("openblas", NULL);
                 to = time_shape(s, A, B, C, reps);
             }
             if (only != 2 && have_ours) {
                 settle();
+                vgg_gemm_select(ours->name, NULL); /* its peak, too */
                 pk = vgg_fma_peak(threads, 0.1);
-                vgg_gemm_select(VGG_GEMM_AVX512);
                 tu = time_shape(s, A, B, C, reps);
                 ti = time_im2col(ly, batch, p, cd.x, cd.d, cd.w, cd.C, reps);
                 if (pk > 0) t_at_peak += fl / (pk * 1e9);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "util.h"
+#include "kernels/kernel.h"
 #include "vgg/gemm.h"
 #include "vgg/model.h"
 #include "vgg/nn.h"
@@ -139,19 +140,22 @@ static void conv_matches_reference(void) {
     check_fd("conv d(bias)", c.b, db, CO, CO, conv_probe, &c);
 }
 
-/* Both GEMM paths: the OpenBLAS one forms col, ours (where the CPU has
- * AVX-512) packs from the input and computes din as a convolution of dout;
- * c.col is large enough for either. */
+/* Every GEMM path: the OpenBLAS one forms col, each of our kernels this
+ * CPU runs packs from the input and computes din as a convolution of
+ * dout; c.col is large enough for either. */
 static void test_conv_matches_reference(void **state) {
     (void)state;
-    for (int s = 0; s < 2; s++) {
-        vgg_gemm_impl got = vgg_gemm_select(s ? VGG_GEMM_AVX512 : VGG_GEMM_OPENBLAS);
-        if (s && got != VGG_GEMM_AVX512) break;
-        print_message("  gemm %s\n", vgg_gemm_name());
-        assert_true(vgg_conv_scratch(CI, CO, CN, CH, CW) <= CI * 9 * CM);
-        conv_matches_reference();
+    for (const vgg_kernel *const *k = vgg_kernels(); *k; k++) {
+        if (!(*k)->supported()) continue;
+        for (int s = 0; s < 2; s++) {
+            assert_int_equal(vgg_gemm_select(s ? (*k)->name : "openblas", NULL),
+                             VGG_OK);
+            print_message("  gemm %s\n", vgg_gemm_name());
+            assert_true(vgg_conv_scratch(CI, CO, CN, CH, CW) <= CI * 9 * CM);
+            conv_matches_reference();
+        }
     }
-    vgg_gemm_select(VGG_GEMM_AUTO);
+    vgg_gemm_select("auto", NULL);
 }
 
 static void test_im2col_col2im_adjoint(void **state) {
@@ -296,9 +300,9 @@ static void test_maxpool(void **state) {
 
 /* Every width from 2 to 40 (the vector path's full, partial and several
  * chunks of sixteen windows), against a plain reference: forward values
- * and winners, and every input gradient written (din starts as NaN). */
-static void test_maxpool_widths(void **state) {
-    (void)state;
+ * and winners, and every input gradient written (din starts as NaN); on
+ * every kernel's pool rows (test_maxpool_widths). */
+static void maxpool_widths(void) {
     enum { P = 3, H = 4, WMAX = 40 };
     static float in[P * H * WMAX], din[P * H * WMAX], out[P * H * WMAX / 4],
         g[P * H * WMAX / 4];
@@ -331,6 +335,18 @@ static void test_maxpool_widths(void **state) {
                     assert_true(d[W] == want[2] && d[W + 1] == want[3]);
                 }
     }
+}
+
+static void test_maxpool_widths(void **state) {
+    (void)state;
+    for (const vgg_kernel *const *k = vgg_kernels(); *k; k++) {
+        if (!(*k)->supported()) continue;
+        assert_int_equal(vgg_gemm_select((*k)->name, NULL), VGG_OK);
+        print_message("  pool rows of %s: %s\n", (*k)->name,
+                      (*k)->pool_row ? "its own" : "the portable loop");
+        maxpool_widths();
+    }
+    vgg_gemm_select("auto", NULL);
 }
 
 /* ---- linear, flatten, loss ---- */

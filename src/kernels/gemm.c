@@ -1,8 +1,8 @@
-/* GEMM dispatch: our AVX-512 kernels where the CPU has them, OpenBLAS
- * otherwise. The choice is made once, at first use (or by
- * vgg_gemm_select); the environment variable VGG_GEMM=openblas|avx512
- * overrides the automatic choice (an unavailable request falls back to
- * OpenBLAS).
+/* GEMM dispatch: the best kernel of the table (kernel_table.c) this CPU
+ * supports, through the driver (gemm_driver.c), or OpenBLAS. The choice is
+ * made once, at first use (or by vgg_gemm_select); the environment
+ * variable VGG_GEMM=NAME (a kernel's name, openblas or auto) overrides the
+ * automatic choice (an unknown or unsupported name falls back to it).
  *
  * VGG_GEMM=check (a diagnostic, several times slower): the automatic
  * choice, and every call's result also recomputed by OpenBLAS (with the
@@ -30,7 +30,8 @@
 #include <omp.h>
 #endif
 
-#include "gemm_avx512.h"
+#include "gemm_driver.h"
+#include "kernel.h"
 
 /* OpenBLAS exports these; Debian's cblas.h declares them. */
 extern void openblas_set_num_threads(int);
@@ -41,7 +42,9 @@ const char *vgg_openblas_corename(void) {
     return s ? s : "unknown";
 }
 
-static vgg_gemm_impl current = VGG_GEMM_AUTO; /* AUTO: not chosen yet */
+static const vgg_kernel *current; /* NULL: OpenBLAS */
+static int chosen;                  /* 0: not chosen yet */
+static const char *supported_names(void);
 static int nthreads = 1;
 static int checking = -1; /* VGG_GEMM=check; -1: not read yet */
 
@@ -129,30 +132,88 @@ void vgg_gemm_openblas(int transa, int transb, int M, int N, int K,
                 ldb, beta, C, ldc);
 }
 
-vgg_gemm_impl vgg_gemm_select(vgg_gemm_impl impl) {
-    if (impl == VGG_GEMM_AUTO) {
-        const char *env = getenv("VGG_GEMM");
-        if (env && strcmp(env, "openblas") == 0)
-            impl = VGG_GEMM_OPENBLAS;
-        else if (env && strcmp(env, "avx512") == 0)
-            impl = VGG_GEMM_AVX512;
-        else
-            impl = VGG_GEMM_AVX512; /* the best there is, if the CPU has it */
+/* The kernel name (or "openblas" / "auto") for `name`: its kernel in *k
+ * (NULL for OpenBLAS). -1: unknown, -2: not supported by this CPU. */
+static int lookup(const char *name, const vgg_kernel **k) {
+    if (!name || strcmp(name, "auto") == 0) {
+        *k = vgg_kernel_best();
+        return 0;
     }
-    if (impl == VGG_GEMM_AVX512 && !vgg_gemm_avx512_supported())
-        impl = VGG_GEMM_OPENBLAS;
-    if (impl != VGG_GEMM_AVX512) impl = VGG_GEMM_OPENBLAS;
-    current = impl;
+    if (strcmp(name, "openblas") == 0) {
+        *k = NULL;
+        return 0;
+    }
+    *k = vgg_kernel_find(name);
+    if (!*k) return -1;
+    return (*k)->supported() ? 0 : -2;
+}
+
+/* The choice at first use: VGG_GEMM's, else the best. */
+static void choose(void) {
+    const char *env = getenv("VGG_GEMM");
+    const vgg_kernel *k;
+    if (!env || strcmp(env, "check") == 0 || lookup(env, &k) != 0)
+        k = vgg_kernel_best();
+    current = k;
+    chosen = 1;
+}
+
+vgg_status vgg_gemm_select(const char *name, vgg_error *err) {
+    const vgg_kernel *k;
+    const int rc = lookup(name, &k);
+    if (rc == -1)
+        return vgg_fail(err, VGG_ERR_ARG,
+                        "GEMM \"%s\": unknown; expected one of %s", name,
+                        vgg_gemm_names());
+    if (rc == -2)
+        return vgg_fail(err, VGG_ERR_ARG,
+                        "GEMM \"%s\": this CPU cannot run it; it can run %s",
+                        name, supported_names());
+    current = k;
+    chosen = 1;
+    return VGG_OK;
+}
+
+int vgg_gemm_supported(const char *name) {
+    const vgg_kernel *k;
+    const int rc = lookup(name, &k);
+    return rc == 0 ? 1 : rc == -2 ? 0 : -1;
+}
+
+/* "auto openblas NAME..." over the table: `all` lists every kernel of the
+ * build, else the supported ones. */
+static const char *list_names(char *buf, size_t n, int all) {
+    size_t len = (size_t)snprintf(buf, n, "auto openblas");
+    const vgg_kernel *const *t = vgg_kernels();
+    for (int i = 0; t[i] && len < n; i++)
+        if (all || t[i]->supported())
+            len += (size_t)snprintf(buf + len, n - len, " %s", t[i]->name);
+    return buf;
+}
+
+const char *vgg_gemm_names(void) {
+    static char buf[256];
+    return list_names(buf, sizeof buf, 1);
+}
+
+static const char *supported_names(void) {
+    static char buf[256];
+    return list_names(buf, sizeof buf, 0);
+}
+
+const vgg_kernel *vgg_kernel_current(void) {
+    if (!chosen) choose();
     return current;
 }
 
-static vgg_gemm_impl current_impl(void) {
-    if (current == VGG_GEMM_AUTO) vgg_gemm_select(VGG_GEMM_AUTO);
-    return current;
+const vgg_kernel *vgg_kernel_ops(void) {
+    const vgg_kernel *k = vgg_kernel_current();
+    return k ? k : vgg_kernel_best();
 }
 
 const char *vgg_gemm_name(void) {
-    return current_impl() == VGG_GEMM_AVX512 ? "avx512" : "openblas";
+    const vgg_kernel *k = vgg_kernel_current();
+    return k ? k->name : "openblas";
 }
 
 void vgg_gemm(int transa, int transb, int M, int N, int K, float alpha,
@@ -167,9 +228,10 @@ void vgg_gemm(int transa, int transb, int M, int N, int K, float alpha,
     nested = omp_in_parallel();
 #endif
     float *c0 = check_on() && beta != 0.0f ? copy_c(M, N, C, ldc) : NULL;
-    if (current_impl() == VGG_GEMM_AVX512 && !nested)
-        done = vgg_gemm_avx512(transa, transb, M, N, K, alpha, A, lda, B, ldb,
-                               beta, C, ldc, nthreads) == 0;
+    const vgg_kernel *k = vgg_kernel_current();
+    if (k && !nested)
+        done = vgg_driver_gemm(k, transa, transb, M, N, K, alpha, A, lda, B,
+                               ldb, beta, C, ldc, nthreads) == 0;
     if (!done)
         vgg_gemm_openblas(transa, transb, M, N, K, alpha, A, lda, B, ldb, beta,
                           C, ldc);
@@ -181,9 +243,7 @@ void vgg_gemm(int transa, int transb, int M, int N, int K, float alpha,
     vgg_prof.gemm_flops += 2.0 * M * N * K;
 }
 
-int vgg_gemm_im2col_implicit(void) {
-    return current_impl() == VGG_GEMM_AVX512;
-}
+int vgg_gemm_im2col_implicit(void) { return vgg_kernel_current() != NULL; }
 
 void vgg_gemm_im2col(int transb, int M, float alpha, const float *A, int lda,
                      const vgg_im2col_src *src, float *col, float beta,
@@ -194,13 +254,14 @@ void vgg_gemm_im2col(int transb, int M, float alpha, const float *A, int lda,
 #ifdef _OPENMP
     nested = omp_in_parallel();
 #endif
-    if (current_impl() == VGG_GEMM_AVX512 && !nested) {
+    const vgg_kernel *k = vgg_kernel_current();
+    if (k && !nested) {
         const int ncols = transb ? rows : (int)npix;
         float *c0 = check_on() && beta != 0.0f ? copy_c(M, ncols, C, ldc)
                                                : NULL;
         double t = vgg_now();
-        int rc = vgg_gemm_avx512_im2col(transb, M, alpha, A, lda, src, beta, C,
-                                        ldc, nthreads);
+        int rc = vgg_driver_gemm_im2col(k, transb, M, alpha, A, lda, src,
+                                        beta, C, ldc, nthreads);
         vgg_prof.seconds[VGG_PROF_GEMM] += vgg_now() - t;
         if (rc == 0) {
             vgg_prof.gemm_flops += 2.0 * M * rows * (double)npix;
