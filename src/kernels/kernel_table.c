@@ -10,12 +10,13 @@
 
 extern const vgg_kernel vgg_kernel_generic;
 #if defined(__x86_64__)
-extern const vgg_kernel vgg_kernel_avx512;
+extern const vgg_kernel vgg_kernel_avx512, vgg_kernel_avx2;
 #endif
 
 static const vgg_kernel *const table[] = {
 #if defined(__x86_64__)
     &vgg_kernel_avx512,
+    &vgg_kernel_avx2,
 #endif
     &vgg_kernel_generic,
     NULL,
