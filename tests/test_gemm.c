@@ -595,6 +595,34 @@ static void test_fma_peak(void **state) {
     assert_non_null(vgg_openblas_corename());
 }
 
+/* The probe measured against its kernel's nominal FLOP per cycle (FMA
+ * pipes x lanes x 2), the loop and a chain of dependent adds alternated:
+ * too few chains for the pipes' latency (or chains spilled to memory, as
+ * 16 ymm chains on AVX2's 16 registers were) read half of it or less; a
+ * wrong count of FLOPs per step, a multiple. The highest of three, for a
+ * host busy with other work; AVX-512 may read half on cores that split a
+ * zmm FMA in two (Zen 4, one-FMA-unit Xeons). */
+static void test_fma_per_cycle(void **state) {
+    (void)state;
+    for (const vgg_kernel *const *k = vgg_kernels(); *k; k++) {
+        if (!(*k)->supported() || !(*k)->fma_loop) continue;
+        assert_int_equal(vgg_gemm_select((*k)->name, NULL), VGG_OK);
+        const double nominal = vgg_fma_flops_per_cycle();
+        double best = 0.0;
+        for (int r = 0; r < 3; r++) {
+            double f = vgg_fma_flop_per_cycle(0.1);
+            if (f > best) best = f;
+        }
+        print_message("  %s: %.1f FLOP per cycle, nominal %.0f\n", (*k)->name,
+                      best, nominal);
+        const int halved = best < 0.75 * nominal &&
+                           strcmp((*k)->name, "avx512") == 0;
+        const double want = halved ? nominal / 2 : nominal;
+        assert_true(best > 0.75 * want && best < 1.15 * want);
+    }
+    vgg_gemm_select("auto", NULL);
+}
+
 /* Runs fn once per kernel this CPU supports. */
 static void each_kernel(void (*fn)(void **), void **state) {
     for (const vgg_kernel *const *k = vgg_kernels(); *k; k++) {
@@ -628,6 +656,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_select),
         cmocka_unit_test(test_fma_peak),
+        cmocka_unit_test(test_fma_per_cycle),
         cmocka_unit_test(test_degenerate_each),
         cmocka_unit_test(test_deterministic_each),
         cmocka_unit_test(test_depth_accuracy_each),

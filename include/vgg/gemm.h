@@ -78,12 +78,15 @@ const char *vgg_gemm_name(void);
  * vgg_fma_flops_per_cycle() its nominal FLOP per cycle and core (FMA
  * pipes x lanes x 2; 0 without a loop). vgg_clock_ghz() measures one
  * core's clock for about `seconds` (a chain of dependent integer adds,
- * one a cycle), so that peak / threads / clock can be checked against
- * the nominal figure (docs/kernels.md). */
+ * one a cycle); vgg_fma_flop_per_cycle() the FMA loop's FLOP per cycle
+ * on one core, the loop and the add chain alternated in short turns for
+ * about `seconds` in all, which must come out at the nominal figure
+ * (docs/kernels.md). */
 double vgg_fma_peak(int nthreads, double seconds);
 int vgg_fma_peak_width(void);
 int vgg_fma_flops_per_cycle(void);
 double vgg_clock_ghz(double seconds);
+double vgg_fma_flop_per_cycle(double seconds);
 
 /* OpenBLAS's kernel family for this CPU (its openblas_get_corename()):
  * OpenBLAS 0.3.21 names CPUs it does not know "Prescott" and runs SSE3
