@@ -88,6 +88,7 @@ static int hash_bytes(const uint8_t *x, size_t n) {
 
 enum { CI = 3, CO = 4, CN = 2, CH = 5, CW = 6 };
 #define CM (CN * CH * CW)
+#define COL_N ((size_t)CI * 9 * CM) /* conv_case.col */
 
 typedef struct conv_ctx {
     float in[CI * CM], w[CO * CI * 9], b[CO], out[CO * CM], R[CO * CM];
@@ -96,7 +97,7 @@ typedef struct conv_ctx {
 
 static double conv_probe(void *p, int *sig) {
     conv_ctx *c = p;
-    vgg_conv_forward(c->out, c->col, c->in, c->w, c->b, CI, CO, CN, CH, CW);
+    assert_int_equal(vgg_conv_forward(c->out, c->col, COL_N, c->in, c->w, c->b, CI, CO, CN, CH, CW), VGG_OK);
     *sig = 0;
     return dot(c->out, c->R, CO * CM);
 }
@@ -110,7 +111,7 @@ static void conv_matches_reference(void) {
     tu_fill_uniform(c.b, CO, -1, 1, &r);
     tu_fill_uniform(c.R, CO * CM, -1, 1, &r);
     float ref[CO * CM];
-    vgg_conv_forward(c.out, c.col, c.in, c.w, c.b, CI, CO, CN, CH, CW);
+    assert_int_equal(vgg_conv_forward(c.out, c.col, COL_N, c.in, c.w, c.b, CI, CO, CN, CH, CW), VGG_OK);
     vgg_conv_forward_ref(ref, c.in, c.w, c.b, CI, CO, CN, CH, CW);
     double d = tu_max_rel_diff(c.out, ref, CO * CM, 1e-3);
     print_message("  conv forward vs direct: max rel diff %.2e\n", d);
@@ -118,7 +119,7 @@ static void conv_matches_reference(void) {
 
     float din[CI * CM], dw[CO * CI * 9] = {0}, db[CO] = {0};
     float rdin[CI * CM], rdw[CO * CI * 9] = {0}, rdb[CO] = {0};
-    vgg_conv_backward(din, dw, db, c.col, c.R, c.in, c.w, CI, CO, CN, CH, CW);
+    assert_int_equal(vgg_conv_backward(din, dw, db, c.col, COL_N, c.R, c.in, c.w, CI, CO, CN, CH, CW), VGG_OK);
     vgg_conv_backward_ref(rdin, rdw, rdb, c.R, c.in, c.w, CI, CO, CN, CH, CW);
     double d1 = tu_max_rel_diff(din, rdin, CI * CM, 1e-3);
     double d2 = tu_max_rel_diff(dw, rdw, CO * CI * 9, 1e-3);
@@ -128,13 +129,13 @@ static void conv_matches_reference(void) {
     assert_true(d1 < 1e-4 && d2 < 1e-4 && d3 < 1e-4);
 
     /* backward adds into dw/db: a second call doubles them */
-    vgg_conv_backward(NULL, dw, db, c.col, c.R, c.in, c.w, CI, CO, CN, CH, CW);
+    assert_int_equal(vgg_conv_backward(NULL, dw, db, c.col, COL_N, c.R, c.in, c.w, CI, CO, CN, CH, CW), VGG_OK);
     for (int i = 0; i < CO; i++)
         assert_float_equal(db[i], 2 * rdb[i], 1e-4 * (1 + fabsf(rdb[i])));
 
     memset(dw, 0, sizeof dw);
     memset(db, 0, sizeof db);
-    vgg_conv_backward(din, dw, db, c.col, c.R, c.in, c.w, CI, CO, CN, CH, CW);
+    assert_int_equal(vgg_conv_backward(din, dw, db, c.col, COL_N, c.R, c.in, c.w, CI, CO, CN, CH, CW), VGG_OK);
     check_fd("conv d(input)", c.in, din, CI * CM, 60, conv_probe, &c);
     check_fd("conv d(weight)", c.w, dw, CO * CI * 9, 60, conv_probe, &c);
     check_fd("conv d(bias)", c.b, db, CO, CO, conv_probe, &c);
@@ -359,7 +360,7 @@ typedef struct lin_ctx {
 
 static double lin_probe(void *p, int *sig) {
     lin_ctx *c = p;
-    vgg_linear_forward(c->out, c->in, c->w, c->b, LN, LF, LK);
+    assert_int_equal(vgg_linear_forward(c->out, c->in, c->w, c->b, LN, LF, LK), VGG_OK);
     *sig = 0;
     return dot(c->out, c->R, LN * LK);
 }
@@ -375,7 +376,7 @@ static void test_linear_fd(void **state) {
     tu_fill_uniform(c.R, LN * LK, -1, 1, &r);
     float din[LN * LF], dw[LK * LF] = {0}, db[LK] = {0};
     lin_probe(&c, &(int){0});
-    vgg_linear_backward(din, dw, db, c.R, c.in, c.w, LN, LF, LK);
+    assert_int_equal(vgg_linear_backward(din, dw, db, c.R, c.in, c.w, LN, LF, LK), VGG_OK);
     check_fd("linear d(input)", c.in, din, LN * LF, LN * LF, lin_probe, &c);
     check_fd("linear d(weight)", c.w, dw, LK * LF, LK * LF, lin_probe, &c);
     check_fd("linear d(bias)", c.b, db, LK, LK, lin_probe, &c);

@@ -11,11 +11,16 @@
 #ifndef VGG_GEMM_H
 #define VGG_GEMM_H
 
+#include <stddef.h>
+
 #include "vgg/status.h"
 
-void vgg_gemm(int transa, int transb, int M, int N, int K, float alpha,
-              const float *A, int lda, const float *B, int ldb, float beta,
-              float *C, int ldc);
+/* VGG_OK, or VGG_ERR_NOMEM when neither our kernel's packing buffers nor
+ * OpenBLAS could be had (C is then untouched). When our kernel cannot
+ * allocate its buffers, OpenBLAS computes the product. */
+vgg_status vgg_gemm(int transa, int transb, int M, int N, int K, float alpha,
+                    const float *A, int lda, const float *B, int ldb,
+                    float beta, float *C, int ldc);
 
 /* The OpenBLAS path, always available. */
 void vgg_gemm_openblas(int transa, int transb, int M, int N, int K,
@@ -47,11 +52,14 @@ typedef struct vgg_im2col_src {
  *   transb 0: C[M][N*H*W] = alpha * A[M][C*9] x col + beta * C
  *   transb 1: C[M][C*9]   = alpha * A[M][N*H*W] x col^T + beta * C
  * Our kernels pack col's panels straight from src->x and never form it;
- * the OpenBLAS path forms it in `col` (C*9*N*H*W floats), which may be
- * NULL when vgg_gemm_im2col_implicit() says it is not needed. */
-void vgg_gemm_im2col(int transb, int M, float alpha, const float *A, int lda,
-                     const vgg_im2col_src *src, float *col, float beta,
-                     float *C, int ldc);
+ * the OpenBLAS path forms it in `col`, col_n floats, when that holds it
+ * (C*9*N*H*W), else in a buffer of the library's (col may be NULL).
+ * VGG_OK, or VGG_ERR_NOMEM when the packing buffers or that buffer cannot
+ * be allocated (C is then untouched), or VGG_ERR_ARG when N*H*W does not
+ * fit an int. */
+vgg_status vgg_gemm_im2col(int transb, int M, float alpha, const float *A,
+                           int lda, const vgg_im2col_src *src, float *col,
+                           size_t col_n, float beta, float *C, int ldc);
 /* 1 when vgg_gemm_im2col forms no im2col matrix (one of our kernels is in
  * use). */
 int vgg_gemm_im2col_implicit(void);

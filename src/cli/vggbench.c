@@ -140,6 +140,14 @@ static int conv_shapes(const vgg_model *m, int n, gemm_shape *s) {
 typedef void (*gemm_fn)(int, int, int, int, int, float, const float *, int,
                         const float *, int, float, float *, int);
 
+/* vgg_gemm as a gemm_fn: it cannot fail here (it falls back to OpenBLAS
+ * when its buffers cannot be had). */
+static void gemm_dispatch(int ta, int tb, int M, int N, int K, float alpha,
+                          const float *A, int lda, const float *B, int ldb,
+                          float beta, float *C, int ldc) {
+    (void)vgg_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 /* Runs every shape once per pass; per-pass total rates go to rate[],
  * per-shape seconds are summed into shape_s[]. Operands (A, B, C buffers)
  * are reused: the values do not matter, only the shapes. */
@@ -194,7 +202,7 @@ static int run_gemm_only(const options *o, vgg_model *m) {
 
     /* vgg_gemm (the dispatcher, whatever it picked) and cblas_sgemm. */
     const int both = strcmp(vgg_gemm_name(), "openblas") != 0;
-    gemm_passes(vgg_gemm, s, ns, w, d, x, o->warmup, o->steps, rate, shape_s);
+    gemm_passes(gemm_dispatch, s, ns, w, d, x, o->warmup, o->steps, rate, shape_s);
     if (both)
         gemm_passes(vgg_gemm_openblas, s, ns, w, d, x, o->warmup, o->steps,
                     rate + o->steps, shape_s + ns);
@@ -419,6 +427,10 @@ int main(int argc, char **argv) {
         double t = vgg_now();
         vgg_model_forward(m, o.eval_batch_size, 0, &correct);
         t = vgg_now() - t;
+        if (vgg_model_status(m, &err)) {
+            fprintf(stderr, "%s: evaluation: %s\n", prog, err.msg);
+            status = 1;
+        }
         if (it >= o.warmup) eval_rate[it - o.warmup] = o.eval_batch_size / t;
     }
     if (status) {

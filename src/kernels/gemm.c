@@ -15,7 +15,8 @@
  * off by 1e-3 of itself about 1e3, a missing term 1e4 and more
  * (tests/test_gemm.c). The
  * computation goes on with our result, so a run takes the path it takes
- * without the check. */
+ * without the check; when the check's own buffers cannot be allocated,
+ * the line says "skipped" instead of a ratio. */
 #include "vgg/gemm.h"
 #include "vgg/nn.h"
 #include "vgg/profile.h"
@@ -57,18 +58,12 @@ static int check_on(void) {
 }
 
 static float *check_alloc(size_t n) {
-    float *p = malloc(sizeof(float) * (n ? n : 1));
-    if (!p) {
-        fprintf(stderr, "VGG_GEMM=check: cannot allocate %.1f MB\n",
-                (double)n * sizeof(float) / 1e6);
-        abort();
-    }
-    return p;
+    return malloc(sizeof(float) * (n ? n : 1));
 }
 
 static float *fabs_copy(const float *x, size_t n) {
     float *y = check_alloc(n);
-    for (size_t i = 0; i < n; i++) y[i] = fabsf(x[i]);
+    for (size_t i = 0; y && i < n; i++) y[i] = fabsf(x[i]);
     return y;
 }
 
@@ -79,6 +74,14 @@ double vgg_gemm_check(int transa, int transb, int M, int N, int K,
     const size_t na = transa ? (size_t)K * lda : (size_t)M * lda;
     const size_t nb = transb ? (size_t)N * ldb : (size_t)K * ldb;
     float *ref = check_alloc((size_t)M * N), *bound = check_alloc((size_t)M * N);
+    float *aa = fabs_copy(A, na), *ab = fabs_copy(B, nb);
+    if (!ref || !bound || !aa || !ab) {
+        free(ref);
+        free(bound);
+        free(aa);
+        free(ab);
+        return NAN; /* not measured */
+    }
     for (int i = 0; i < M; i++)
         for (int j = 0; j < N; j++) {
             float c0 = C0 ? C0[(size_t)i * ldc + j] : 0.0f;
@@ -87,7 +90,6 @@ double vgg_gemm_check(int transa, int transb, int M, int N, int K,
         }
     vgg_gemm_openblas(transa, transb, M, N, K, alpha, A, lda, B, ldb,
                       C0 ? beta : 0.0f, ref, N);
-    float *aa = fabs_copy(A, na), *ab = fabs_copy(B, nb);
     vgg_gemm_openblas(transa, transb, M, N, K, fabsf(alpha), aa, lda, ab, ldb,
                       1.0f, bound, N);
     double worst = 0.0;
@@ -110,17 +112,23 @@ static void check_result(int transa, int transb, int M, int N, int K,
                          float alpha, const float *A, int lda, const float *B,
                          int ldb, float beta, const float *C0, const float *C,
                          int ldc) {
-    double r = vgg_gemm_check(transa, transb, M, N, K, alpha, A, lda, B, ldb,
-                              beta, C0, C, ldc);
-    fprintf(stderr, "gemm-check %d %d %d %d %d %.3g\n", M, N, K, transa,
-            transb, r);
+    double r = beta != 0.0f && !C0
+                   ? NAN /* its copy of C could not be allocated */
+                   : vgg_gemm_check(transa, transb, M, N, K, alpha, A, lda, B,
+                                    ldb, beta, C0, C, ldc);
+    if (r != r)
+        fprintf(stderr, "gemm-check %d %d %d %d %d skipped (out of memory)\n",
+                M, N, K, transa, transb);
+    else
+        fprintf(stderr, "gemm-check %d %d %d %d %d %.3g\n", M, N, K, transa,
+                transb, r);
 }
 
 /* C's M x N elements (row stride ldc), copied, for the check's beta term. */
 static float *copy_c(int M, int N, const float *C, int ldc) {
     if (M <= 0 || N <= 0) return NULL; /* nothing to check */
     float *c0 = check_alloc((size_t)M * ldc);
-    memcpy(c0, C, sizeof(float) * ((size_t)(M - 1) * ldc + N));
+    if (c0) memcpy(c0, C, sizeof(float) * ((size_t)(M - 1) * ldc + N));
     return c0;
 }
 
@@ -216,9 +224,9 @@ const char *vgg_gemm_name(void) {
     return k ? k->name : "openblas";
 }
 
-void vgg_gemm(int transa, int transb, int M, int N, int K, float alpha,
-              const float *A, int lda, const float *B, int ldb, float beta,
-              float *C, int ldc) {
+vgg_status vgg_gemm(int transa, int transb, int M, int N, int K, float alpha,
+                    const float *A, int lda, const float *B, int ldb,
+                    float beta, float *C, int ldc) {
     double t = vgg_now();
     int done = 0;
     /* Our kernels' packing buffers are one set under a lock: callers from
@@ -241,15 +249,17 @@ void vgg_gemm(int transa, int transb, int M, int N, int K, float alpha,
                      C, ldc);
     free(c0);
     vgg_prof.gemm_flops += 2.0 * M * N * K;
+    return VGG_OK;
 }
 
 int vgg_gemm_im2col_implicit(void) { return vgg_kernel_current() != NULL; }
 
-void vgg_gemm_im2col(int transb, int M, float alpha, const float *A, int lda,
-                     const vgg_im2col_src *src, float *col, float beta,
-                     float *C, int ldc) {
+vgg_status vgg_gemm_im2col(int transb, int M, float alpha, const float *A,
+                           int lda, const vgg_im2col_src *src, float *col,
+                           size_t col_n, float beta, float *C, int ldc) {
     const int rows = src->C * 9;
     const long npix = (long)src->N * src->H * src->W;
+    if (npix > 0x7fffffffL) return VGG_ERR_ARG;
     int nested = 0;
 #ifdef _OPENMP
     nested = omp_in_parallel();
@@ -265,8 +275,10 @@ void vgg_gemm_im2col(int transb, int M, float alpha, const float *A, int lda,
         vgg_prof.seconds[VGG_PROF_GEMM] += vgg_now() - t;
         if (rc == 0) {
             vgg_prof.gemm_flops += 2.0 * M * rows * (double)npix;
-            if (check_on() && M > 0 && rows > 0 && npix > 0) {
-                float *cm = check_alloc((size_t)rows * npix);
+            float *cm = check_on() && M > 0 && rows > 0 && npix > 0
+                            ? check_alloc((size_t)rows * npix)
+                            : NULL;
+            if (cm) {
                 vgg_im2col(cm, src->x, src->C, src->N, src->H, src->W);
                 if (transb)
                     check_result(0, 1, M, rows, (int)npix, alpha, A, lda, cm,
@@ -277,16 +289,20 @@ void vgg_gemm_im2col(int transb, int M, float alpha, const float *A, int lda,
                 free(cm);
             }
             free(c0);
-            return;
+            return VGG_OK;
         }
+        /* The packing buffers could not be had. No falling back to the
+         * explicit path: the caller's col was sized for this one. */
         free(c0);
+        return VGG_ERR_NOMEM;
     }
     /* The explicit path: form col, then an ordinary GEMM; in a buffer of
-     * the library's when the caller gave none, held under own_lock. */
+     * the library's when the caller's is missing or too small for it,
+     * held under own_lock. */
     static float *own;
     static size_t own_n;
     static pthread_mutex_t own_lock = PTHREAD_MUTEX_INITIALIZER;
-    const int mine = !col;
+    const int mine = !col || col_n < (size_t)rows * (size_t)npix;
     if (mine) {
         pthread_mutex_lock(&own_lock);
         size_t need = (size_t)rows * (size_t)npix;
@@ -296,20 +312,21 @@ void vgg_gemm_im2col(int transb, int M, float alpha, const float *A, int lda,
             own_n = own ? need : 0;
         }
         if (!own) {
-            fprintf(stderr, "vgg_gemm_im2col: cannot allocate %.1f MB\n",
-                    (double)need * sizeof(float) / 1e6);
-            abort();
+            pthread_mutex_unlock(&own_lock);
+            return VGG_ERR_NOMEM;
         }
         col = own;
     }
     vgg_im2col(col, src->x, src->C, src->N, src->H, src->W);
+    vgg_status st;
     if (transb)
-        vgg_gemm(0, 1, M, rows, (int)npix, alpha, A, lda, col, (int)npix, beta,
-                 C, ldc);
+        st = vgg_gemm(0, 1, M, rows, (int)npix, alpha, A, lda, col, (int)npix,
+                      beta, C, ldc);
     else
-        vgg_gemm(0, 0, M, (int)npix, rows, alpha, A, lda, col, (int)npix, beta,
-                 C, ldc);
+        st = vgg_gemm(0, 0, M, (int)npix, rows, alpha, A, lda, col, (int)npix,
+                      beta, C, ldc);
     if (mine) pthread_mutex_unlock(&own_lock);
+    return st;
 }
 
 void vgg_set_threads(int n) {

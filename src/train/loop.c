@@ -28,6 +28,8 @@ vgg_status vgg_train_step(vgg_model *m, int n, int nglobal,
                           vgg_error *err) {
     const vgg_dist *dist = m->dist;
     double loss = vgg_model_forward(m, n, 1, correct);
+    vgg_status st = vgg_model_status(m, err);
+    if (st) return st; /* a GEMM's failure, named with its layer */
     if (dist) {
         /* the gradient of the global mean: this share weighs n/nglobal */
         const float s = (float)n / (float)nglobal;
@@ -43,6 +45,7 @@ vgg_status vgg_train_step(vgg_model *m, int n, int nglobal,
         return vgg_fail(err, VGG_ERR_DIVERGED, "loss is %f", loss);
     vgg_model_zero_grad(m);
     vgg_model_backward(m, n);
+    if ((st = vgg_model_status(m, err))) return st;
     if (dist) {
         double t = vgg_now();
         if (dist->start_f32)
@@ -168,6 +171,12 @@ vgg_status vgg_evaluate(vgg_model *m, const vgg_dataset *ds, int batch_size,
         vgg_augment_batch(m->input, m->labels, ds, idx, n, NULL);
         int correct = 0;
         stats->loss_sum += vgg_model_forward(m, n, 0, &correct);
+        vgg_status st = vgg_model_status(m, err);
+        if (st) {
+            free(idx);
+            free(conf);
+            return st;
+        }
         stats->correct += correct;
         stats->images += n;
         stats->batches++;
