@@ -64,6 +64,19 @@ typedef void (*vgg_pool_row_fn)(float *o, uint8_t *arg, const float *r0,
 typedef void (*vgg_unpool_row_fn)(float *r0, float *r1, const float *g,
                                   const uint8_t *arg, int n);
 
+/* Batch norm's loops over one channel's row (src/nn/batchnorm_rows.h,
+ * compiled per instruction set). */
+typedef struct vgg_bn_rows {
+    void (*sums)(const float *x, float k, int M, double *s, double *ss);
+    void (*affine)(float *o, const float *x, float a, float b, int relu,
+                   int M);
+    void (*grad_sums)(const float *g, const float *x, float a, float b,
+                      float mu, int relu, int M, double *sg, double *sgx);
+    double (*grad_apply)(float *d, const float *g, const float *x, float a,
+                         float b, float mu, float k, float mg, float mgx,
+                         int relu, int M);
+} vgg_bn_rows;
+
 typedef struct vgg_kernel {
     const char *name;   /* VGG_GEMM and vggbench --gemm take it */
     int (*supported)(void); /* 1 when this CPU and OS can run it */
@@ -75,6 +88,7 @@ typedef struct vgg_kernel {
     vgg_pack_im2col_fn pack_im2col_cols, pack_im2col_rows;
     vgg_pool_row_fn pool_row;     /* may be NULL */
     vgg_unpool_row_fn unpool_row; /* may be NULL */
+    const vgg_bn_rows *bn;        /* NULL: the baseline build's */
     /* The FMA peak probe's loop (fma_peak.c): runs FMA chains for about
      * `seconds` and stores in *iters how many steps it made, each step
      * flops_per_step FLOP; returns a value to keep. NULL: no probe. */

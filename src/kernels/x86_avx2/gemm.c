@@ -312,6 +312,7 @@ static void pack_im2col_rows(float *restrict out, const vgg_im2col_src *s,
 
 /* The table entry (kernel_table.c lists it). */
 float vgg_fma_loop_avx2(double seconds, uint64_t *iters);
+extern const vgg_bn_rows vgg_bn_rows_avx2;
 
 const vgg_kernel vgg_kernel_avx2 = {
     .name = "avx2",
@@ -325,6 +326,7 @@ const vgg_kernel vgg_kernel_avx2 = {
     .pack_imajor = pack_imajor,
     .pack_im2col_cols = pack_im2col_cols,
     .pack_im2col_rows = pack_im2col_rows,
+    .bn = &vgg_bn_rows_avx2,
     .fma_loop = vgg_fma_loop_avx2,
     .flops_per_step = 12 * 8 * 2,
     .flops_per_cycle = 2 * 8 * 2,

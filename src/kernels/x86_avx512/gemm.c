@@ -429,6 +429,7 @@ static void pack_im2col_rows(float *restrict out, const vgg_im2col_src *s,
  * measured over the VGG16 step on Zen 5 and on an Intel AVX-512 machine
  * (the table in gemm_driver.c says why each value). */
 float vgg_fma_loop_avx512(double seconds, uint64_t *iters);
+extern const vgg_bn_rows vgg_bn_rows_avx512;
 void vgg_pool_row_avx512(float *o, uint8_t *arg, const float *r0,
                          const float *r1, int n);
 void vgg_unpool_row_avx512(float *r0, float *r1, const float *g,
@@ -448,6 +449,7 @@ const vgg_kernel vgg_kernel_avx512 = {
     .pack_im2col_rows = pack_im2col_rows,
     .pool_row = vgg_pool_row_avx512,
     .unpool_row = vgg_unpool_row_avx512,
+    .bn = &vgg_bn_rows_avx512,
     .fma_loop = vgg_fma_loop_avx512,
     .flops_per_step = 16 * 16 * 2,
     .flops_per_cycle = 2 * 16 * 2,
