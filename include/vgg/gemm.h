@@ -101,6 +101,10 @@ double vgg_fma_flop_per_cycle(double seconds);
  * kernels on them, which the benchmarks should say. */
 const char *vgg_openblas_corename(void);
 
+/* Frees the buffers the GEMM keeps between calls (packing buffers, the
+ * explicit im2col's own matrix); the next call allocates them again. */
+void vgg_gemm_free_buffers(void);
+
 /* Threads for GEMM and for the library's own parallel loops. */
 void vgg_set_threads(int n);
 int vgg_get_threads(void);

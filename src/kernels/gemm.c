@@ -17,6 +17,7 @@
  * computation goes on with our result, so a run takes the path it takes
  * without the check; when the check's own buffers cannot be allocated,
  * the line says "skipped" instead of a ratio. */
+#include "core/alloc.h"
 #include "vgg/gemm.h"
 #include "vgg/nn.h"
 #include "vgg/profile.h"
@@ -58,7 +59,7 @@ static int check_on(void) {
 }
 
 static float *check_alloc(size_t n) {
-    return malloc(sizeof(float) * (n ? n : 1));
+    return vgg_malloc(sizeof(float) * (n ? n : 1));
 }
 
 static float *fabs_copy(const float *x, size_t n) {
@@ -254,6 +255,20 @@ vgg_status vgg_gemm(int transa, int transb, int M, int N, int K, float alpha,
 
 int vgg_gemm_im2col_implicit(void) { return vgg_kernel_current() != NULL; }
 
+/* The explicit im2col's own matrix (vgg_gemm_im2col). */
+static float *own;
+static size_t own_n;
+static pthread_mutex_t own_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void vgg_gemm_free_buffers(void) {
+    vgg_driver_free_buffers();
+    pthread_mutex_lock(&own_lock);
+    free(own);
+    own = NULL;
+    own_n = 0;
+    pthread_mutex_unlock(&own_lock);
+}
+
 vgg_status vgg_gemm_im2col(int transb, int M, float alpha, const float *A,
                            int lda, const vgg_im2col_src *src, float *col,
                            size_t col_n, float beta, float *C, int ldc) {
@@ -299,16 +314,13 @@ vgg_status vgg_gemm_im2col(int transb, int M, float alpha, const float *A,
     /* The explicit path: form col, then an ordinary GEMM; in a buffer of
      * the library's when the caller's is missing or too small for it,
      * held under own_lock. */
-    static float *own;
-    static size_t own_n;
-    static pthread_mutex_t own_lock = PTHREAD_MUTEX_INITIALIZER;
     const int mine = !col || col_n < (size_t)rows * (size_t)npix;
     if (mine) {
         pthread_mutex_lock(&own_lock);
         size_t need = (size_t)rows * (size_t)npix;
         if (own_n < need) {
             free(own);
-            own = malloc(sizeof(float) * need);
+            own = vgg_malloc(sizeof(float) * need);
             own_n = own ? need : 0;
         }
         if (!own) {

@@ -28,6 +28,7 @@
  * (gemm_split_k). Each C element is summed in the same order whatever the
  * thread count. */
 #define _DEFAULT_SOURCE /* madvise(MADV_HUGEPAGE) */
+#include "core/alloc.h"
 #include "gemm_driver.h"
 
 #include <pthread.h>
@@ -111,7 +112,7 @@ static size_t cap_a[MAX_THREADS], cap_b[MAX_THREADS];
 static int reserve(float **buf, size_t *cap, size_t n) {
     if (*cap >= n) return 0;
     size_t bytes = (n * sizeof(float) + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
-    float *p = aligned_alloc(HUGE_PAGE, bytes);
+    float *p = vgg_aligned_alloc(HUGE_PAGE, bytes);
     if (!p) return -1;
 #ifdef MADV_HUGEPAGE
     madvise(p, bytes, MADV_HUGEPAGE); /* advice only: failure is harmless */
@@ -120,6 +121,23 @@ static int reserve(float **buf, size_t *cap, size_t n) {
     *buf = p;
     *cap = bytes / sizeof(float);
     return 0;
+}
+
+static float *buf_c; /* the depth split's second half (gemm_split_k) */
+static size_t cap_c;
+
+void vgg_driver_free_buffers(void) {
+    pthread_mutex_lock(&buf_lock);
+    for (int t = 0; t < MAX_THREADS; t++) {
+        free(buf_a[t]);
+        free(buf_b[t]);
+        buf_a[t] = buf_b[t] = NULL;
+        cap_a[t] = cap_b[t] = 0;
+    }
+    free(buf_c);
+    buf_c = NULL;
+    cap_c = 0;
+    pthread_mutex_unlock(&buf_lock);
 }
 
 static inline int imin(int a, int b) { return a < b ? a : b; }
@@ -306,8 +324,6 @@ static void gemm_panels(const gemm_args *g, int M, int N, int nt, float *pa,
  * thread a 32-column edge panel). The halves are cut by the shape alone,
  * so the sums are the same whatever the thread count: one thread runs
  * both halves and the same reduction. */
-static float *buf_c;
-static size_t cap_c;
 static int split_k_mode = -1;
 void vgg_driver_set_split_k(int mode) {
     split_k_mode = mode == 0 || mode == 1 ? mode : -1;

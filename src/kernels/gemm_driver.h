@@ -28,6 +28,9 @@ int vgg_driver_gemm_im2col(const vgg_kernel *k, int transb, int M,
                            const vgg_im2col_src *src, float beta, float *C,
                            int ldc, int nthreads);
 
+/* Frees the packing buffers (the next call allocates them again). */
+void vgg_driver_free_buffers(void);
+
 /* For tuning and tests. Cache blocking (0 keeps a value, all 0 restores
  * each kernel's own; sets both loop orders' blocking): KC, MC, NC, with
  * MC rounded up to the kernel's MR and NC to its NR at use. */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "vgg/gemm.h"
 #include "vgg/model.h"
 #include "vgg/nn.h"
@@ -140,7 +141,7 @@ void vgg_model_free(vgg_model *m) {
 
 static void *xcalloc(size_t n, size_t size, size_t *total) {
     *total += n * size;
-    return calloc(n ? n : 1, size);
+    return vgg_calloc(n ? n : 1, size);
 }
 
 vgg_status vgg_model_create(vgg_model **out, const vgg_config *cfg,
@@ -152,7 +153,7 @@ vgg_status vgg_model_create(vgg_model **out, const vgg_config *cfg,
     if (batch_max < 1)
         return vgg_fail(err, VGG_ERR_ARG, "batch size %d: expected >= 1",
                         batch_max);
-    vgg_model *m = calloc(1, sizeof *m);
+    vgg_model *m = vgg_calloc(1, sizeof *m);
     if (!m) return vgg_fail(err, VGG_ERR_NOMEM, "cannot allocate the model");
     m->cfg = *cfg;
     m->batch_max = batch_max;

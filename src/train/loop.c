@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "vgg/augment.h"
 #include "vgg/profile.h"
 #include "vgg/train.h"
@@ -86,8 +87,8 @@ vgg_status vgg_train_epoch(vgg_model *m, const vgg_dataset *ds,
                         "batch size %d: smaller than the %d processes it is "
                         "split over",
                         batch_size, dist->size);
-    int *order = malloc(sizeof(int) * (size_t)ds->n);
-    vgg_augment_choice *ch = malloc(sizeof *ch * (size_t)batch_size);
+    int *order = vgg_malloc(sizeof(int) * (size_t)ds->n);
+    vgg_augment_choice *ch = vgg_malloc(sizeof *ch * (size_t)batch_size);
     if (!order || !ch) {
         free(order);
         free(ch);
@@ -154,8 +155,8 @@ vgg_status vgg_evaluate(vgg_model *m, const vgg_dataset *ds, int batch_size,
     if (dist && logits_out)
         return vgg_fail(err, VGG_ERR_ARG,
                         "logits are not gathered across processes");
-    int *conf = calloc((size_t)K * K, sizeof(int));
-    int *idx = malloc(sizeof(int) * (size_t)batch_size);
+    int *conf = vgg_calloc((size_t)K * K, sizeof(int));
+    int *idx = vgg_malloc(sizeof(int) * (size_t)batch_size);
     if (!idx || !conf) {
         free(idx);
         free(conf);
@@ -193,7 +194,7 @@ vgg_status vgg_evaluate(vgg_model *m, const vgg_dataset *ds, int batch_size,
     }
     if (dist) {
         size_t nv = 3 + (size_t)K * K;
-        double *v = malloc(sizeof(double) * nv);
+        double *v = vgg_malloc(sizeof(double) * nv);
         if (!v) {
             free(idx);
             free(conf);
