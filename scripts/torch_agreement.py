@@ -231,7 +231,7 @@ def part_a(args, work, rep):
         run([os.path.join(args.bin, "vggtrain"), "--data", data,
              "--classes", "3", "--epochs", "1", "--batch-size", "10",
              "--eval-batch-size", "10", "--threads", str(args.threads),
-             "--out", model_path])
+             "--conv", args.conv, "--out", model_path])
     tensors, meta = read_safetensors(model_path)
     K = int(meta["classes"])
     assert meta["arch"] == VGG16, "not VGG16: " + meta["arch"]
@@ -239,6 +239,7 @@ def part_a(args, work, rep):
     ev = json.loads(run([os.path.join(args.bin, "vggeval"), model_path,
                          "--data", data, "--json", "--batch-size", "25",
                          "--threads", str(args.threads),
+                         "--conv", args.conv,
                          "--limit-test", str(limit)]))
 
     model = VGG(K)
@@ -266,7 +267,7 @@ def part_a(args, work, rep):
     raw[:n].tofile(batch)
     out = os.path.join(work, "c_eval.safetensors")
     run([os.path.join(args.bin, "tests", "torch_dump"), model_path, batch,
-         out, "eval", str(args.threads)])
+         out, "eval", str(args.threads), args.conv])
     c, _ = read_safetensors(out)
     with torch.no_grad():
         z = model(x[:n])
@@ -336,7 +337,7 @@ def part_b(args, work, rep):
     raw.tofile(batch)
     out = os.path.join(work, "c_train.safetensors")
     run([os.path.join(args.bin, "tests", "torch_dump"), ckpt, batch, out,
-         "train", str(args.threads)])
+         "train", str(args.threads), args.conv])
     c, _ = read_safetensors(out)
 
     x, y = normalise(raw)
@@ -446,6 +447,10 @@ def main():
     ap.add_argument("--float64", action="store_true",
                     help="(b): also report both float32 runs' error "
                     "against a float64 one")
+    ap.add_argument("--conv", choices=["direct", "winograd", "auto"],
+                    default="direct",
+                    help="convolution algorithm of the C side (vggtrain "
+                    "--conv) [direct]")
     args = ap.parse_args()
     if args.model and not args.data:
         ap.error("--model needs --data")

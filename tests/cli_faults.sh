@@ -120,6 +120,7 @@ targ "--limit-train"    limit_negative   --limit-train -5
 targ "--limit-test"     limit_test_word  --limit-test many
 targ "--seed"           seed_negative    --seed -1
 targ "--seed"           seed_word        --seed x
+targ "--conv"           conv_word        --conv fast
 targ "--arch"           arch_bad         --arch "8 X 16"
 targ "--arch"           arch_zero        --arch "0 M"
 targ "--arch"           arch_too_wide    --arch "5000"
@@ -227,7 +228,7 @@ echo "== checkpoint writes"
 t1 "$T/missing/model.bin" out_missing_folder --out "$T/missing/model.bin"
 t1 "/dev/full/model.bin" out_parent_is_a_file --out /dev/full/model.bin
 mkdir -p "$T/outdir"
-t1 "$T/outdir" out_is_a_folder --out "$T/outdir"
+expect 2 "$T/outdir: is a folder" out_is_a_folder "$BIN/vggtrain" "${tiny[@]}" --epochs 1 --out "$T/outdir"
 ls "$T/outdir" | grep -q . && fail "out_is_a_folder: left $(ls "$T/outdir") behind" ||
     ok "out_is_a_folder: no temporary left behind"
 

@@ -82,7 +82,7 @@ grep -q -- '--log: b.csv: not a vggtrain metrics log' err.txt ||
   fail "--log's foreign CSV not named: $(cat err.txt)"
 "$B/vggtrain" "${A[@]}" --epochs 1 --batch-log nowhere/b.csv --out o.bin 2>err.txt &&
   fail "--batch-log in a missing folder accepted"
-grep -q -- '--batch-log: nowhere/b.csv: cannot create the log in folder nowhere' err.txt ||
+grep -q -- '--batch-log: nowhere/b.csv: folder nowhere: No such file or directory' err.txt ||
   fail "missing folder not named: $(cat err.txt)"
 [ -e o.bin ] && fail "a checkpoint written before the --log errors"
 

@@ -63,6 +63,24 @@ grep -q "GEMM FLOPs counted per step" "$T/b.txt" || fail "no GEMM FLOPs line"
     fail "the per-layer table has not 19 rows"
 grep -qE '^ +1 +conv 64->64 32x32( +[0-9.]+){6} +[0-9]+% +[0-9]+%$' "$T/b.txt" ||
     fail "layer 1's row lacks its GEMM columns"
+grep -q "conv direct: direct$" "$T/b.txt" || fail "the start line does not say conv direct"
+grep -q "^conv passes by algorithm" "$T/b.txt" || fail "no table of conv passes by algorithm"
+[ "$(grep -cE '^ +#[0-9]+ +conv .*\|' "$T/b.txt")" = 13 ] ||
+    fail "the table of conv passes has not 13 rows"
+
+# --conv winograd: every pass of every conv layer by Winograd (F(4x4) down
+# to 4x4 maps, F(2x2) on 2x2), said on the start line and in the JSON.
+"$BIN/vggbench" "${small[@]}" --conv winograd --json > "$T/w.json" 2> "$T/w.err" ||
+    { cat "$T/w.err"; fail "a small --conv winograd run"; }
+python3 - "$T/w.json" <<'PY' || fail "--conv winograd --json contents"
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["conv"] == "winograd", o["conv"]
+c = "4444444444222"
+assert o["conv_choice"] == "fwd %s data %s wgt %s" % (c, c, c), o["conv_choice"]
+# fewer multiplications than the direct convolution's
+assert 0 < o["gemm_gflop_per_step"] < 0.6 * o["batch_size"] * o["gflop_per_train_image"], o
+PY
 
 # Bad command lines: exit 2, the flag named, nothing on stdout.
 bad() { # expected-text args...
@@ -78,5 +96,6 @@ bad "--steps" --steps x
 bad "--batch-size" --batch-size -3
 bad "--threads" --threads
 bad "--gemm" --gemm cuda
+bad "--conv fast: expected auto, direct or winograd" --conv fast
 bad "--frobnicate" --frobnicate
 echo "cli_vggbench: all passed"

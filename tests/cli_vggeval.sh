@@ -31,6 +31,24 @@ grep -q "^images 37 " "$T/eval.txt" || fail "image count"
 grep -q "confusion matrix" "$T/eval.txt" || fail "no confusion matrix"
 grep -q "^automobile " "$T/eval.txt" || fail "no per-class line with names"
 
+# --conv winograd (F(4x4) on both layers): the start lines say so, and the
+# scores are direct's within Winograd's rounding.
+"$BIN/vggeval" "$T/m.bin" --data "$T/data" --threads 1 --conv winograd \
+    > "$T/evalw.txt" || fail "vggeval --conv winograd"
+grep -q "conv fwd 44 data 44 wgt 44$" "$T/evalw.txt" ||
+    fail "vggeval --conv winograd: the first line does not say what was chosen"
+python3 - "$T/eval.txt" "$T/evalw.txt" <<'PY' || fail "--conv winograd changes the scores"
+import re, sys
+d, w = (re.search(r"correct (\d+)  test_loss ([0-9.]+)", open(f).read()).groups()
+        for f in sys.argv[1:])
+assert d[0] == w[0] and abs(float(d[1]) - float(w[1])) <= 2e-4, (d, w)
+PY
+"$BIN/vggtrain" --data "$T/data" --arch "8 M 16 M" --classes 4 --threads 1 \
+    --batch-size 16 --eval-batch-size 10 --epochs 1 --lr 0.002 --conv auto \
+    --out "$T/ma.bin" > "$T/traina.log" || fail "training with --conv auto"
+grep -qE "conv auto: (direct|fwd [d42]{2} data [d42]{2} wgt [d42]{2})$" \
+    "$T/traina.log" || fail "vggtrain --conv auto: no choice on the start line"
+
 # --batch-size does not change the results.
 "$BIN/vggeval" "$T/m.bin" --data "$T/data" --threads 1 --batch-size 7 \
     > "$T/eval7.txt" || fail "--batch-size 7"
@@ -109,6 +127,7 @@ usage "--frobnicate" "$T/m.bin" --frobnicate
 usage "--batch-size" "$T/m.bin" --batch-size 0
 usage "--batch-size" "$T/m.bin" --batch-size
 usage "--threads" "$T/m.bin" --threads x
+usage "--conv" "$T/m.bin" --conv wino
 usage "--top" "$T/m.bin" --top 0
 # Arguments after MODEL are images to classify: a checkpoint is not a PNG.
 "$BIN/vggeval" "$T/m.bin" "$T/m.bin" > /dev/null 2> "$T/err" && fail "a checkpoint taken for an image"

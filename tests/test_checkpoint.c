@@ -472,14 +472,15 @@ static void test_save_failure(void **state) {
     assert_int_equal(vgg_checkpoint_save(bad, m, &meta, &err), VGG_ERR_IO);
     assert_non_null(strstr(err.msg, bad));
     assert_non_null(strstr(err.msg, "No such file"));
-    /* A folder where the file should be: rename fails, temp removed. */
+    /* A folder where the file should be: refused, nothing created. */
     const char *isdir = path_of("adir");
     mkdir(isdir, 0755);
     char inner[800];
     snprintf(inner, sizeof inner, "%s/x", isdir);
     spit(inner, "x", 1);
-    assert_int_equal(vgg_checkpoint_save(isdir, m, &meta, &err), VGG_ERR_IO);
+    assert_int_equal(vgg_checkpoint_save(isdir, m, &meta, &err), VGG_ERR_ARG);
     assert_non_null(strstr(err.msg, "adir"));
+    assert_non_null(strstr(err.msg, "is a folder"));
     DIR *d = opendir(dir);
     struct dirent *de;
     while ((de = readdir(d))) assert_null(strstr(de->d_name, ".tmp-"));

@@ -256,7 +256,7 @@ static void test_batches(void **state) {
     assert_int_equal(vgg_metrics_check(tmp("nowhere/new.csv"), 1, &err),
                      VGG_ERR_IO);
     assert_non_null(strstr(err.msg, "nowhere"));
-    assert_int_equal(vgg_metrics_check(dir, 0, &err), VGG_ERR_IO);
+    assert_int_equal(vgg_metrics_check(dir, 0, &err), VGG_ERR_ARG);
     assert_non_null(strstr(err.msg, "is a folder"));
     struct stat sb;
     assert_int_not_equal(stat(tmp("new.csv"), &sb), 0);

@@ -1,10 +1,11 @@
 /* torch_dump: the C side of scripts/torch_agreement.py (not a CTest test).
  *
- *   torch_dump CHECKPOINT BATCH OUT MODE [THREADS]
+ *   torch_dump CHECKPOINT BATCH OUT MODE [THREADS [CONV]]
  *
  * Loads CHECKPOINT, reads BATCH (CIFAR binary records, every label below
  * the model's class count), normalises it as the test split is (no
- * augmentation) and runs one pass. MODE eval: running statistics, writes
+ * augmentation) and runs one pass, its convolutions by CONV (direct,
+ * winograd or auto, as vggtrain --conv; direct by default). MODE eval: running statistics, writes
  * input and logits. MODE train: batch statistics, then backward, and writes
  * in addition every layer's output, every parameter gradient and the
  * updated running statistics. OUT is a safetensors file, float32, in
@@ -20,6 +21,7 @@
 
 #include "vgg/augment.h"
 #include "vgg/checkpoint.h"
+#include "vgg/conv_choice.h"
 #include "vgg/cifar.h"
 #include "vgg/gemm.h"
 #include "vgg/model.h"
@@ -27,15 +29,15 @@
 #include "st_out.h"
 
 int main(int argc, char **argv) {
-    if (argc < 5 || argc > 6 ||
+    if (argc < 5 || argc > 7 ||
         (strcmp(argv[4], "train") && strcmp(argv[4], "eval"))) {
         fprintf(stderr,
-                "usage: torch_dump CHECKPOINT BATCH OUT train|eval [THREADS]\n");
+                "usage: torch_dump CHECKPOINT BATCH OUT train|eval [THREADS [CONV]]\n");
         return 2;
     }
     const char *ckpt = argv[1], *batch = argv[2], *out = argv[3];
     const int train = !strcmp(argv[4], "train");
-    vgg_set_threads(argc == 6 ? atoi(argv[5]) : 1);
+    vgg_set_threads(argc >= 6 ? atoi(argv[5]) : 1);
 
     vgg_error err = {0};
     vgg_ckpt_meta meta;
@@ -54,8 +56,11 @@ int main(int argc, char **argv) {
             return 1;
         }
     vgg_model *m = NULL;
+    vgg_conv_mode conv = VGG_CONV_MODE_DIRECT;
     if (vgg_model_create(&m, &meta.cfg, N, &err) ||
-        vgg_checkpoint_load(ckpt, m, NULL, &err)) {
+        vgg_checkpoint_load(ckpt, m, NULL, &err) ||
+        (argc == 7 && vgg_conv_mode_parse(&conv, argv[6], "CONV", &err)) ||
+        vgg_model_set_conv(m, conv, N, train, NULL, &err)) {
         fprintf(stderr, "torch_dump: %s\n", err.msg);
         return 1;
     }
@@ -99,8 +104,10 @@ int main(int argc, char **argv) {
         }
     }
     int rc = st_write(out) ? 1 : 0;
-    printf("torch_dump: %s: %d images, %s, loss %.6f, %d correct\n", out, N,
-           argv[4], loss / N, correct);
+    char conv_line[160];
+    vgg_model_conv_summary(m, conv_line, sizeof conv_line);
+    printf("torch_dump: %s: %d images, %s, conv %s, loss %.6f, %d correct\n",
+           out, N, argv[4], conv_line, loss / N, correct);
     free(idx);
     vgg_model_free(m);
     vgg_dataset_free(&ds);

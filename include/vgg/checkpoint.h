@@ -38,9 +38,11 @@ typedef struct vgg_ckpt_meta {
     vgg_epoch_record *history;
 } vgg_ckpt_meta;
 
-/* Writes m and meta to path atomically: a temporary file in the same
- * folder, flushed and fsync'ed, renamed over path, and the folder synced.
- * On any failure path is untouched and the temporary removed. */
+/* Writes m and meta to path through vgg_output (vgg/output.h): atomically
+ * (a temporary file in the same folder, flushed and fsync'ed, renamed over
+ * path, the folder synced) for a new or regular file or a link's target,
+ * in place for a device or FIFO; a folder is refused. On any failure path
+ * is untouched and the temporary removed. */
 vgg_status vgg_checkpoint_save(const char *path, const vgg_model *m,
                                const vgg_ckpt_meta *meta, vgg_error *err);
 

@@ -40,16 +40,18 @@ typedef struct vgg_batch_record {
 /* The format the name asks for. */
 vgg_metrics_format vgg_metrics_format_of(const char *path);
 
-/* Appends r to path (created if missing). Every write, the flush and the
- * close are checked; the error names the file. */
+/* Appends r to path (created if missing) in place, through vgg_output's
+ * handling of links, devices and FIFOs (vgg/output.h). Every write, the
+ * flush and the close are checked; the error names the file. */
 vgg_status vgg_metrics_append(const char *path, const vgg_epoch_record *r,
                               vgg_error *err);
 
 /* Before a run: whether the log path (batches: the batch log, else the
- * epoch log) will take rows: a new file in a folder we may write, or a
- * file we may write that is JSON Lines by its name, empty, or a CSV under
- * the log's header. The error names the file and, for a foreign CSV, the
- * flag. */
+ * epoch log) will take rows: vgg_output_check's answer (a folder is
+ * VGG_ERR_ARG), and for an existing file one that is JSON Lines by its
+ * name, empty, or a CSV under the log's header. A device or FIFO takes
+ * rows as they come; it gets the CSV header with epoch 1's. The error
+ * names the file and, for a foreign CSV, the flag. */
 vgg_status vgg_metrics_check(const char *path, int batches, vgg_error *err);
 
 /* Appends the n rows r (one epoch's batches) to path as vgg_metrics_append

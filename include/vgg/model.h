@@ -17,6 +17,7 @@
 
 #include "vgg/rng.h"
 #include "vgg/status.h"
+#include "vgg/winograd.h"
 
 #define VGG_POOL (-1)          /* the table's 'M' */
 #define VGG_MAX_LAYERS 40
@@ -69,6 +70,9 @@ typedef struct vgg_layer {
     float *out;    /* conv: after BN+ReLU; pool: pooled */
     float *mean, *invstd; /* conv: batch statistics of `conv`, [cout] */
     uint8_t *arg;  /* pool: winner of each window */
+    /* conv: how each pass is computed, [VGG_PASS_FWD .. _WEIGHTS]
+     * (vgg/conv_choice.h; all direct after vgg_model_create) */
+    vgg_conv_algo algo[VGG_PASS_COUNT];
 } vgg_layer;
 
 /* Data-parallel hooks; a model without them (dist NULL) is one process.
@@ -105,6 +109,8 @@ typedef struct vgg_model {
     float *input;          /* [3][N][side][side] */
     uint8_t *labels;       /* [N] */
     float *col;            /* im2col scratch, largest layer */
+    float *wino;           /* Winograd scratch for the layers' algo */
+    size_t wino_floats;    /* its size (0: every pass is direct) */
     float *grad_a, *grad_b;/* activation gradients, ping-pong */
     float *flat, *dflat;   /* [N][features] */
     float *logits, *dlogits; /* [N][classes] */

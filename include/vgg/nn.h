@@ -39,6 +39,11 @@ vgg_status vgg_conv_backward(float *din, float *dw, float *db, float *col,
                              size_t col_n, const float *dout, const float *in,
                              const float *w, int Cin, int Cout, int N, int H,
                              int W);
+/* The input-gradient half of vgg_conv_backward alone: din (overwritten)
+ * from dout and w, with the same scratch. */
+vgg_status vgg_conv_backward_data(float *din, float *col, size_t col_n,
+                                  const float *dout, const float *w, int Cin,
+                                  int Cout, int N, int H, int W);
 /* Direct seven-loop convolution: the reference the tests compare with. */
 void vgg_conv_forward_ref(float *out, const float *in, const float *w,
                           const float *b, int Cin, int Cout, int N, int H,

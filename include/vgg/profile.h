@@ -5,7 +5,7 @@
 
 typedef enum vgg_prof_kind {
     VGG_PROF_GEMM = 0,
-    VGG_PROF_IM2COL, /* im2col and col2im */
+    VGG_PROF_IM2COL, /* im2col, col2im, Winograd tile transforms */
     VGG_PROF_BN,     /* batch norm, fused with ReLU */
     VGG_PROF_POOL,
     VGG_PROF_OTHER,  /* bias, linear glue, loss, SGD, input */

@@ -29,7 +29,7 @@ int train_given(const char *flag) {
 void train_options_init(options *o) {
     *o = (options){.epochs = 50, .classes = 3, .batch_size = 128,
                    .eval_batch_size = 100, .lr = 0.01f, .momentum = 0.9f,
-                   .weight_decay = 5e-4f, .seed = 1,
+                   .weight_decay = 5e-4f, .seed = 1, .mpi_timeout = 60,
                    .data = "data/cifar-10-batches-bin", .out = "model.bin"};
     vgg_schedule_init(&o->sched, o->lr);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -69,6 +69,9 @@ static void usage(FILE *f) {
 "  --weight-decay X     L2 decay on every parameter [5e-4]\n"
 "  --seed N             seeds initialisation, shuffling, augmentation [1]\n"
 "  --threads N          threads for GEMM and kernels [all cores]\n"
+"  --conv MODE          convolution algorithm: direct, winograd (F(4x4),\n"
+"                       F(2x2) on 2x2 maps) or auto (each layer's pass\n"
+"                       by the faster, measured at start-up) [direct]\n"
 "  --arch 'TABLE'       network table: widths and M for max-pool\n"
 "                       [64 64 M 128 128 M 256 256 256 M 512 512 512 M\n"
 "                       512 512 512 M]\n"
@@ -76,6 +79,9 @@ static void usage(FILE *f) {
 "                       batch, not each process's share\n"
 "  --no-overlap         with mpirun: sum the gradients after the backward\n"
 "                       pass instead of layer by layer during it\n"
+"  --mpi-timeout S      with mpirun: end the job when the ranks have not\n"
+"                       met for S seconds (a lost host or network; 0:\n"
+"                       wait forever) [60]\n"
 "Output\n"
 "  --out FILE           checkpoint written atomically after every epoch\n"
 "                       [model.bin; with --resume, the resumed file]\n"
@@ -162,6 +168,13 @@ int train_parse_args(options *o, int argc, char **argv) {
         } else if (args_match(prog, argc, argv, &i, "--weight-decay", &v)) {
             bad = !v || args_float(prog, "--weight-decay", v, 0.0, 1.0,
                                    &o->weight_decay);
+        } else if (args_match(prog, argc, argv, &i, "--mpi-timeout", &v)) {
+            bad = !v || args_float(prog, "--mpi-timeout", v, 0.0, 1e6,
+                                   &o->mpi_timeout);
+        } else if (args_match(prog, argc, argv, &i, "--conv", &v)) {
+            vgg_error err;
+            bad = !v || vgg_conv_mode_parse(&o->conv, v, "--conv", &err);
+            if (v && bad) fprintf(stderr, "%s: %s\n", prog, err.msg);
         } else if (args_match(prog, argc, argv, &i, "--seed", &v)) {
             bad = !v || args_u64(prog, "--seed", v, &o->seed);
         } else if (args_match(prog, argc, argv, &i, "--data", &v)) {

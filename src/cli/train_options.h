@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "vgg/conv_choice.h"
 #include "vgg/schedule.h"
 
 typedef struct options {
@@ -17,6 +18,8 @@ typedef struct options {
     const char *class_names;  /* --class-names a,b,c */
     const char *log, *batch_log, *samples, *curve;
     int quiet, sync_bn, no_overlap;
+    float mpi_timeout; /* seconds a collective may wait; 0: forever */
+    vgg_conv_mode conv;
     vgg_schedule sched;
     /* the schedule flags given, in order, to lay over a resumed run's */
     int nsched;

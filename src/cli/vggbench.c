@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/common/args.h"
+#include "vgg/conv_choice.h"
 #include "vgg/gemm.h"
 #include "vgg/model.h"
 #include "vgg/profile.h"
@@ -27,6 +28,7 @@ typedef struct options {
     int steps, warmup, batch_size, eval_batch_size, threads, classes;
     int verbose, json, gemm_only;
     const char *gemm; /* a name for vgg_gemm_select */
+    vgg_conv_mode conv;
     uint64_t seed;
 } options;
 
@@ -46,10 +48,14 @@ static void usage(FILE *f) {
 "  --classes N          classifier outputs [3]\n"
 "  --gemm NAME          the GEMM: auto, openblas, or a kernel this CPU\n"
 "                       runs (generic, avx2, avx512, neon) [auto]\n"
+"  --conv MODE          convolution algorithm: direct, winograd or auto\n"
+"                       (each layer's pass by the faster, measured at\n"
+"                       start-up) [direct]\n"
 "  --seed N             seeds weights and the batch [1]\n"
 "  --gemm-only          time only the GEMMs of a training step on the\n"
 "                       convolution shapes (vgg_gemm and cblas_sgemm)\n"
-"  --verbose            per-layer breakdown\n"
+"  --verbose            per-layer breakdown, and each conv pass timed by\n"
+"                       every algorithm that fits\n"
 "  --json               one JSON object on stdout instead of the text\n"
 "  --help               this text\n"
 "\n"
@@ -289,6 +295,59 @@ static void layer_label(char *buf, size_t n, const vgg_model *m, int i) {
         snprintf(buf, n, "conv %d->%d %dx%d", L->cin, L->cout, L->H, L->W);
 }
 
+/* Each conv pass by each algorithm, as measured at start-up (the best of
+ * two calls after an untimed one), and what auto picks from that. */
+static void print_conv_times(const vgg_model *m, const vgg_conv_times *t) {
+    static const char *pass[] = {"forward", "input gradient",
+                                 "weight gradient"};
+    printf("\nconv passes by algorithm at batch %d, measured at "
+           "start-up (ms, best of two; x: direct over the faster Winograd; "
+           "*: what auto picks)\n",
+           m->batch_max);
+    printf("  %3s  %-22s", "#", "layer");
+    for (int p = 0; p < VGG_PASS_COUNT; p++)
+        printf(" | %-32s", pass[p]);
+    printf("\n  %3s  %-22s", "", "");
+    for (int p = 0; p < VGG_PASS_COUNT; p++)
+        printf(" | %8s %8s %8s %5s", "direct", "wino4", "wino2", "x");
+    printf("\n");
+    for (int i = 0; i < m->nlayers; i++) {
+        const vgg_layer *L = &m->layers[i];
+        if (L->kind != VGG_LAYER_CONV) continue;
+        char lab[64];
+        layer_label(lab, sizeof lab, m, i);
+        printf("  #%-2d  %-22s", i, lab);
+        for (int p = 0; p < VGG_PASS_COUNT; p++) {
+            const double *s =
+                &t->sec[(i * VGG_PASS_COUNT + p) * VGG_CONV_NALGO];
+            /* auto's rule (conv_choice.c): Winograd must beat direct by
+             * 5% */
+            double best = s[0], fast = -1.0;
+            int pick = 0;
+            for (int a = 1; a < VGG_CONV_NALGO; a++) {
+                if (s[a] < 0) continue;
+                if (fast < 0 || s[a] < fast) fast = s[a];
+                if (s[0] >= 0 && s[a] < best && s[a] < 0.95 * s[0]) {
+                    best = s[a];
+                    pick = a;
+                }
+            }
+            printf(" |");
+            for (int a = 0; a < VGG_CONV_NALGO; a++) {
+                if (s[a] < 0)
+                    printf(" %8s", "-");
+                else
+                    printf(" %7.1f%c", 1e3 * s[a], a == pick ? '*' : ' ');
+            }
+            if (s[0] > 0 && fast > 0)
+                printf(" %5.2f", s[0] / fast);
+            else
+                printf(" %5s", "-");
+        }
+        printf("\n");
+    }
+}
+
 int main(int argc, char **argv) {
     options o = {.steps = 10, .warmup = 2, .batch_size = 128,
                  .eval_batch_size = 100, .classes = 3, .seed = 1,
@@ -321,6 +380,10 @@ int main(int argc, char **argv) {
             bad = !v || args_int(prog, "--threads", v, 1, 256, &o.threads);
         } else if (args_match(prog, argc, argv, &i, "--classes", &v)) {
             bad = !v || args_int(prog, "--classes", v, 2, 1000, &o.classes);
+        } else if (args_match(prog, argc, argv, &i, "--conv", &v)) {
+            vgg_error e;
+            bad = !v || vgg_conv_mode_parse(&o.conv, v, "--conv", &e);
+            if (v && bad) fprintf(stderr, "%s: %s\n", prog, e.msg);
         } else if (args_match(prog, argc, argv, &i, "--seed", &v)) {
             bad = !v || args_u64(prog, "--seed", v, &o.seed);
         } else if (args_match(prog, argc, argv, &i, "--gemm", &v)) {
@@ -365,6 +428,21 @@ int main(int argc, char **argv) {
         m->input[i] = 4.0f * vgg_rng_uniform(&rng) - 2.0f;
     for (int i = 0; i < bmax; i++)
         m->labels[i] = (uint8_t)vgg_rng_below(&rng, (uint32_t)o.classes);
+
+    /* --verbose measures every algorithm (what auto does) whatever the
+     * mode, for its table. */
+    static vgg_conv_times ctimes;
+    if ((o.verbose && vgg_model_set_conv(m, VGG_CONV_MODE_AUTO, o.batch_size,
+                                         1, &ctimes, &err)) ||
+        ((!o.verbose || o.conv != VGG_CONV_MODE_AUTO) &&
+         vgg_model_set_conv(m, o.conv, o.batch_size, 1, NULL, &err))) {
+        fprintf(stderr, "%s: --conv %s: %s\n", prog,
+                vgg_conv_mode_name(o.conv), err.msg);
+        vgg_model_free(m);
+        return 1;
+    }
+    char conv[160];
+    vgg_model_conv_summary(m, conv, sizeof conv);
 
     double fwd_flops, bwd_flops;
     model_flops(m, &fwd_flops, &bwd_flops);
@@ -478,10 +556,12 @@ int main(int argc, char **argv) {
         printf("{\"impl\":\"vggtrain\",\"version\":\"%s\",\"gemm\":\"%s\","
                "\"threads\":%d,\"classes\":%d,\"batch_size\":%d,"
                "\"eval_batch_size\":%d,\"steps\":%d,\"warmup\":%d,"
-               "\"openblas_coretype\":\"%s\",\"openblas_corename\":\"%s\",",
+               "\"openblas_coretype\":\"%s\",\"openblas_corename\":\"%s\","
+               "\"conv\":\"%s\",\"conv_choice\":\"%s\",",
                VGG_VERSION_STRING, vgg_gemm_name(), o.threads, o.classes,
                o.batch_size, o.eval_batch_size, o.steps, o.warmup,
-               ct ? ct : "", vgg_openblas_corename());
+               ct ? ct : "", vgg_openblas_corename(),
+               vgg_conv_mode_name(o.conv), conv);
         printf("\"fma_peak_gflops\":{\"median\":%.1f,\"min\":%.1f,"
                "\"max\":%.1f},\"fma_width\":%d,"
                "\"fma_flop_per_cycle\":%.2f,\"fma_flop_per_cycle_nominal\":%d,"
@@ -527,9 +607,10 @@ int main(int argc, char **argv) {
         printf("}\n");
     } else {
         printf("vggbench %s: VGG16-BN, %d classes, %zu parameters, gemm %s, "
-               "%d threads, OPENBLAS_CORETYPE=%s\n",
+               "%d threads, OPENBLAS_CORETYPE=%s, conv %s: %s\n",
                VGG_VERSION_STRING, o.classes, m->nparams, vgg_gemm_name(),
-               o.threads, ct ? ct : "(unset)");
+               o.threads, ct ? ct : "(unset)", vgg_conv_mode_name(o.conv),
+               conv);
         printf("model       %.3f GFLOP per training image (forward %.3f, "
                "backward %.3f); %.3f per evaluation image\n",
                train_flops / 1e9, fwd_flops / 1e9, bwd_flops / 1e9,
@@ -610,6 +691,7 @@ int main(int argc, char **argv) {
             for (int c = 0; c < VGG_PROF_COUNT; c++)
                 printf("  %s %.1f", vgg_prof_name(c), 1e3 * cat[c] / o.steps);
             printf("\n");
+            print_conv_times(m, &ctimes);
         }
     }
     free(layer_s), free(step_s), free(rate), free(eval_rate);

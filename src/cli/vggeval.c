@@ -7,12 +7,14 @@
 #include <unistd.h>
 
 #include "cli/common/args.h"
+#include "cli/common/outputs.h"
 #include "vgg/augment.h"
 #include "vgg/checkpoint.h"
 #include "vgg/cifar.h"
 #include "vgg/image.h"
 #include "vgg/plot.h"
 #include "vgg/predict.h"
+#include "vgg/conv_choice.h"
 #include "vgg/gemm.h"
 #include "vgg/model.h"
 #include "vgg/train.h"
@@ -37,6 +39,9 @@ static void usage(FILE *f) {
 "  --batch-size N     images per forward pass; does not change the\n"
 "                     results [100]\n"
 "  --threads N        threads for GEMM and kernels [all cores]\n"
+"  --conv MODE        convolution algorithm: direct, winograd or auto\n"
+"                     (each layer by the faster, measured at start-up)\n"
+"                     [direct]\n"
 "  --limit-test N     score only the first N test images of the model's\n"
 "                     classes (0: all) [0]\n"
 "  --json             print one JSON object instead of the report\n"
@@ -141,8 +146,10 @@ static void print_report(const char *path, const char *data,
                          const vgg_ckpt_meta *meta, const vgg_model *m,
                          const vgg_epoch_stats *st, const int *conf) {
     const int K = meta->cfg.classes;
-    printf("vggeval %s: %s: epoch %d, %d classes, %zu parameters\n",
-           VGG_VERSION_STRING, path, meta->epoch, K, m->nparams);
+    char conv[160];
+    vgg_model_conv_summary(m, conv, sizeof conv);
+    printf("vggeval %s: %s: epoch %d, %d classes, %zu parameters, conv %s\n",
+           VGG_VERSION_STRING, path, meta->epoch, K, m->nparams, conv);
     printf("test split: %s/test_batch.bin\n", data);
     printf("images %d  correct %d  test_loss %.4f  test_acc %.2f%%\n",
            st->images, st->correct, st->loss_sum / st->images,
@@ -227,6 +234,7 @@ int main(int argc, char **argv) {
     }
     int nimages = 0, top = 3;
     int batch_size = 100, limit_test = 0, json = 0;
+    vgg_conv_mode conv = VGG_CONV_MODE_DIRECT;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     int threads = ncpu > 0 ? (int)ncpu : 1;
     for (int i = 1; i < argc; i++) {
@@ -246,6 +254,10 @@ int main(int argc, char **argv) {
             bad = !v || args_int(prog, "--batch-size", v, 1, 4096, &batch_size);
         } else if (args_match(prog, argc, argv, &i, "--threads", &v)) {
             bad = !v || args_int(prog, "--threads", v, 1, 256, &threads);
+        } else if (args_match(prog, argc, argv, &i, "--conv", &v)) {
+            vgg_error e;
+            bad = !v || vgg_conv_mode_parse(&conv, v, "--conv", &e);
+            if (v && bad) fprintf(stderr, "%s: %s\n", prog, e.msg);
         } else if (args_match(prog, argc, argv, &i, "--limit-test", &v)) {
             bad = !v || args_int(prog, "--limit-test", v, 0, 1000000,
                                  &limit_test);
@@ -280,10 +292,32 @@ int main(int argc, char **argv) {
     }
     vgg_set_threads(threads);
 
+    /* --confusion is written after the scoring: check it before */
+    cli_output out = {"--confusion", confusion_png, VGG_OUTPUT_REPLACE, NULL,
+                      {0}};
+    cli_input in[CLI_CIFAR_FILES + 1];
+    char names[CLI_CIFAR_FILES][4200];
+    int nin = cli_cifar_inputs(data, in, names);
+    in[nin++] = (cli_input){model_path, "the checkpoint scored"};
+    int rc = cli_outputs_check(prog, &out, 1, in, nin);
+    for (int i = 0; i < nimages && !rc; i++)
+        if (confusion_png && vgg_output_same_file(&out.t, images[i])) {
+            fprintf(stderr, "%s: --confusion %s: is the image %s, an input; "
+                    "give the output another name\n",
+                    prog, confusion_png, images[i]);
+            cli_outputs_release(&out, 1);
+            rc = EXIT_USAGE;
+        }
+    if (rc) {
+        free(images);
+        return rc;
+    }
+
     vgg_error err = {0};
     vgg_ckpt_meta meta;
     if (vgg_checkpoint_read_meta(model_path, &meta, &err)) {
         fprintf(stderr, "%s: %s\n", prog, err.msg);
+        cli_outputs_release(&out, 1);
         free(images);
         return 1;
     }
@@ -294,7 +328,8 @@ int main(int argc, char **argv) {
     int status = 1;
     vgg_epoch_stats st;
     if (vgg_model_create(&m, &meta.cfg, batch_size, &err) ||
-        vgg_checkpoint_load(model_path, m, NULL, &err)) {
+        vgg_checkpoint_load(model_path, m, NULL, &err) ||
+        vgg_model_set_conv(m, conv, batch_size, 0, NULL, &err)) {
         fprintf(stderr, "%s: %s\n", prog, err.msg);
         goto done;
     }
@@ -346,6 +381,7 @@ int main(int argc, char **argv) {
     }
     status = 0;
 done:
+    cli_outputs_release(&out, 1);
     free(images);
     free(conf);
     vgg_dataset_free(&test);

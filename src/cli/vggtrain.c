@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/common/args.h"
+#include "cli/common/outputs.h"
 #include "cli/dist.h"
 #include "cli/train_options.h"
 #include "cli/train_progress.h"
@@ -20,10 +21,10 @@
 #include "vgg/checkpoint.h"
 #include "vgg/cifar.h"
 #include "vgg/classes.h"
+#include "vgg/conv_choice.h"
 #include "vgg/gemm.h"
 #include "vgg/metrics.h"
 #include "vgg/model.h"
-#include "vgg/path.h"
 #include "vgg/plot.h"
 #include "vgg/profile.h"
 #include "vgg/rng.h"
@@ -34,6 +35,8 @@ enum { EXIT_DIVERGED = 3 };
 
 static const char *prog = "vggtrain";
 
+enum { NOUTPUTS = 5 }; /* --out, --log, --batch-log, --curve, --samples */
+
 /* Everything a run holds; zeroed, then freed in one place (main). */
 typedef struct run {
     vgg_ckpt_meta ck; /* what each checkpoint records */
@@ -41,18 +44,40 @@ typedef struct run {
     vgg_model *m;
     vgg_rng rng;
     progress prog;
+    cli_output outputs[NOUTPUTS]; /* checked; FIFOs held open */
+    int argc; /* the command line, for the start-up agreement */
+    char **argv;
 } run;
 
-/* Fails early, not after the first epoch, when --out cannot be written. */
-static int out_writable(const char *out) {
-    char dir[4096];
-    vgg_path_folder(out, dir, sizeof dir);
-    if (access(dir, W_OK | X_OK) != 0) {
-        fprintf(stderr, "%s: --out %s: cannot write in folder %s (%s)\n", prog,
-                out, dir, strerror(errno));
-        return 0;
+/* Every output path, checked before the data is loaded: kinds, folders,
+ * permissions, inputs (the data; the resumed checkpoint may be --out),
+ * FIFO readers, and that the logs will take rows. Returns 0 or the exit
+ * status. held keeps FIFOs open for the run. */
+static int check_outputs(const options *o, cli_output *held) {
+    const cli_output list[NOUTPUTS] = {
+        {"--out", o->out, VGG_OUTPUT_REPLACE, o->resume, {0}},
+        {"--log", o->log, VGG_OUTPUT_APPEND, NULL, {0}},
+        {"--batch-log", o->batch_log, VGG_OUTPUT_APPEND, NULL, {0}},
+        {"--curve", o->curve, VGG_OUTPUT_REPLACE, NULL, {0}},
+        {"--samples", o->samples, VGG_OUTPUT_REPLACE, NULL, {0}}};
+    memcpy(held, list, sizeof list);
+    cli_input in[CLI_CIFAR_FILES + 1];
+    char names[CLI_CIFAR_FILES][4200];
+    int nin = cli_cifar_inputs(o->data, in, names);
+    in[nin++] = (cli_input){o->resume, "the checkpoint resumed"};
+    int rc = cli_outputs_check(prog, held, NOUTPUTS, in, nin);
+    /* the logs must also be ours to add to (a CSV under their header) */
+    for (int b = 0; b < 2 && !rc; b++) {
+        const char *path = b ? o->batch_log : o->log;
+        vgg_error err = {0};
+        if (path && vgg_metrics_check(path, b, &err)) {
+            fprintf(stderr, "%s: %s: %s\n", prog, b ? "--batch-log" : "--log",
+                    err.msg);
+            cli_outputs_release(held, NOUTPUTS);
+            rc = 1;
+        }
     }
-    return 1;
+    return rc;
 }
 
 /* Loads the classes chosen by --classes, --class-names or the checkpoint
@@ -123,17 +148,10 @@ static int setup(run *r, options *o, proc *P) {
         if (lead) fprintf(stderr, "%s: %s\n", prog, err.msg);
         return EXIT_USAGE;
     }
-    /* the logs are first written after an epoch: find out now whether
-     * they can be (the lead process writes them) */
-    for (int b = 0; b < 2; b++) {
-        const char *path = b ? o->batch_log : o->log;
-        int bad = lead && path && vgg_metrics_check(path, b, &err);
-        if (bad)
-            snprintf(msg, sizeof msg, "%s: %s: %s\n", prog,
-                     b ? "--batch-log" : "--log", err.msg);
-        if (any_failed(P, bad, msg)) return 1;
-    }
-    if (lead && !out_writable(o->out)) return 1;
+    /* every output is first written after loading the data, most after
+     * an epoch: find out now whether they can be (the lead writes them) */
+    int rc = lead ? check_outputs(o, r->outputs) : 0;
+    if (any_failed(P, rc != 0, NULL)) return rc ? rc : 1;
 
     vgg_status st = load_data(&r->train, &r->test, o, ck, &err);
     snprintf(msg, sizeof msg, "%s: %s\n%s", prog, err.msg,
@@ -172,6 +190,14 @@ static int setup(run *r, options *o, proc *P) {
         ck->limit_test = o->limit_test;
     }
     ck->sched = o->sched; /* the schedule in effect, for every checkpoint */
+    if (proc_agree_run(P, r->argc, r->argv, &r->train, &r->test, m, &r->rng))
+        return 1;
+    st = vgg_model_set_conv(m, o->conv, o->batch_size, 1, NULL, &err);
+    snprintf(msg, sizeof msg, "%s: --conv %s: %s\n", prog,
+             vgg_conv_mode_name(o->conv), err.msg);
+    if (any_failed(P, st != VGG_OK, msg)) return 1;
+    char conv[160];
+    vgg_model_conv_summary(m, conv, sizeof conv);
 
     char sched[128];
     vgg_schedule_describe(&o->sched, sched, sizeof sched);
@@ -181,9 +207,9 @@ static int setup(run *r, options *o, proc *P) {
         for (int c = 0; c < cfg.classes; c++)
             printf("%s%s", c ? " " : "", r->train.class_names[c]);
         printf("), %d training and %d test images, batch %d, lr %s, %d "
-               "threads, gemm %s",
+               "threads, gemm %s, conv %s: %s",
                r->train.n, r->test.n, o->batch_size, sched, o->threads,
-               vgg_gemm_name());
+               vgg_gemm_name(), vgg_conv_mode_name(o->conv), conv);
         if (P->size > 1)
             printf(", %d processes%s", P->size,
                    o->sync_bn ? " (synchronised batch norm)" : "");
@@ -204,7 +230,7 @@ static int setup(run *r, options *o, proc *P) {
     if (lead && !status && !o->resume) {
         ck->rng = r->rng;
         if (vgg_checkpoint_save(o->out, m, ck, &err)) {
-            fprintf(stderr, "%s: %s\n", prog, err.msg);
+            fprintf(stderr, "%s: --out: %s\n", prog, err.msg);
             status = 1;
         }
     }
@@ -321,6 +347,10 @@ static int run_epochs(run *r, const options *o, const proc *P) {
          * draws nothing. */
         ck->epoch = e;
         ck->rng = r->rng;
+        if (proc_agree_state(P, r->m, &r->rng, e)) {
+            status = 1;
+            break;
+        }
         if (lead) {
             if (!o->quiet)
                 print_epoch(&last, o->epochs,
@@ -334,9 +364,10 @@ static int run_epochs(run *r, const options *o, const proc *P) {
     if (interrupted_in && lead) {
         fprintf(stderr,
                 "%s: %s during epoch %d; %s holds epoch %d. Continue with:\n"
-                "  vggtrain --resume %s%s\n",
+                "  %svggtrain --resume %s%s\n",
                 prog, stop_signal == SIGTERM ? "terminated" : "interrupted",
-                interrupted_in, o->out, ck->epoch, o->out,
+                interrupted_in, o->out, ck->epoch,
+                P->size > 1 ? "mpirun [the same options] " : "", o->out,
                 o->data && strcmp(o->data, "data/cifar-10-batches-bin")
                     ? " --data DIR"
                     : "");
@@ -353,11 +384,16 @@ int main(int argc, char **argv) {
     options o;
     train_options_init(&o);
     int status = train_parse_args(&o, argc, argv);
+    if (!status) proc_watch(&P, o.mpi_timeout);
     run r;
     memset(&r, 0, sizeof r);
+    for (int i = 0; i < NOUTPUTS; i++) r.outputs[i].t.fd = -1;
+    r.argc = argc;
+    r.argv = argv;
     if (!status) status = setup(&r, &o, &P);
     if (!status) status = run_epochs(&r, &o, &P);
     free(r.prog.rows);
+    cli_outputs_release(r.outputs, NOUTPUTS);
     vgg_model_free(r.m);
     vgg_dataset_free(&r.train);
     vgg_dataset_free(&r.test);

@@ -1,18 +1,11 @@
 #include "vgg/cifar.h"
+#include "vgg/output.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-/* fopen() succeeds on a folder, whose size then reads as LONG_MAX. */
-static vgg_status check_regular(FILE *f, const char *path, vgg_error *err) {
-    struct stat sb;
-    if (fstat(fileno(f), &sb) == 0 && !S_ISREG(sb.st_mode))
-        return vgg_fail(err, VGG_ERR_IO, "%s: not a regular file", path);
-    return VGG_OK;
-}
 
 void vgg_dataset_free(vgg_dataset *ds) {
     if (!ds) return;
@@ -25,15 +18,16 @@ void vgg_dataset_free(vgg_dataset *ds) {
 
 vgg_status vgg_cifar_read_meta(vgg_dataset *ds, const char *path,
                                vgg_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return vgg_fail(err, VGG_ERR_IO,
-                        "%s: cannot open (%s); expected the CIFAR-10 class "
-                        "names, one a line",
-                        path, strerror(errno));
-    vgg_status st = check_regular(f, path, err);
+    /* a regular file only: a folder's size reads as LONG_MAX, and a FIFO
+     * would block */
+    FILE *f;
+    vgg_status st = vgg_input_open(path, &f, err);
     if (st) {
-        fclose(f);
+        if (err) {
+            size_t n = strlen(err->msg);
+            snprintf(err->msg + n, sizeof err->msg - n,
+                     "; expected the CIFAR-10 class names, one a line");
+        }
         return st;
     }
     char line[256];
@@ -62,15 +56,9 @@ vgg_status vgg_cifar_read_meta(vgg_dataset *ds, const char *path,
 
 vgg_status vgg_cifar_read_file(vgg_dataset *ds, const char *path, int classes,
                                int limit, vgg_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return vgg_fail(err, VGG_ERR_IO, "%s: cannot open (%s)", path,
-                        strerror(errno));
-    vgg_status st = check_regular(f, path, err);
-    if (st) {
-        fclose(f);
-        return st;
-    }
+    FILE *f;
+    vgg_status st = vgg_input_open(path, &f, err);
+    if (st) return st;
     if (fseek(f, 0, SEEK_END) != 0) {
         fclose(f);
         return vgg_fail(err, VGG_ERR_IO, "%s: cannot seek (%s)", path,

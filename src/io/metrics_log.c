@@ -1,5 +1,5 @@
 #include "vgg/metrics.h"
-#include "vgg/path.h"
+#include "vgg/output.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -7,8 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 static int ends_with(const char *s, const char *suffix) {
     size_t n = strlen(s), m = strlen(suffix);
@@ -77,90 +75,82 @@ static vgg_status foreign_csv(FILE *f, const char *path, const log_kind *k,
 
 vgg_status vgg_metrics_check(const char *path, int batches, vgg_error *err) {
     const log_kind *k = batches ? &batch_log : &epoch_log;
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        if (errno != ENOENT)
-            return vgg_fail(err, VGG_ERR_IO, "%s: cannot open the log (%s)",
-                            path, strerror(errno));
-        /* a new file: its folder must take it */
-        char dir[4096];
-        vgg_path_folder(path, dir, sizeof dir);
-        if (access(dir, W_OK | X_OK) != 0)
-            return vgg_fail(err, VGG_ERR_IO,
-                            "%s: cannot create the log in folder %s (%s)",
-                            path, dir, strerror(errno));
-        return VGG_OK;
-    }
-    struct stat sb;
-    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        fclose(f);
-        return vgg_fail(err, VGG_ERR_IO, "%s: is a folder, not a log file",
-                        path);
-    }
-    vgg_status st = VGG_OK;
+    vgg_output_target t;
+    vgg_status st = vgg_output_check(path, VGG_OUTPUT_APPEND, &t, 0, err);
+    /* a new file, a device or a FIFO has no rows to look at */
+    if (st || t.kind != VGG_OUTPUT_FILE) return st;
+    FILE *f = fopen(t.path, "r");
+    if (!f)
+        return vgg_fail(err, VGG_ERR_IO, "%s: cannot open the log (%s)",
+                        path, strerror(errno));
     if (vgg_metrics_format_of(path) == VGG_METRICS_CSV && fgetc(f) != EOF)
         st = foreign_csv(f, path, k, err);
     fclose(f);
-    if (st == VGG_OK && access(path, W_OK) != 0)
-        st = vgg_fail(err, VGG_ERR_IO, "%s: cannot write to the log (%s)",
-                      path, strerror(errno));
     return st;
 }
 
 /* Appends `len` bytes of rows to path, with the log's header first when
  * the file is CSV and new or empty; a non-empty CSV must start with that
- * header. `what` ("epoch 3") names the rows in messages. */
+ * header. A device or FIFO has no start to look at: it gets the header
+ * with the rows of a run's first epoch (`first`), as a new file would.
+ * `what` ("epoch 3") names the rows in messages. The rows go in one
+ * append after the epoch's checkpoint, and a row cut short earlier is
+ * ended first: the log is never rewritten, only added to. */
 static vgg_status append_rows(const char *path, const log_kind *k,
                               const char *rows, size_t len, const char *what,
-                              vgg_error *err) {
+                              int first, vgg_error *err) {
     const vgg_metrics_format fmt = vgg_metrics_format_of(path);
-    /* "a+": appends, and lets us look at what is already there. */
-    FILE *f = fopen(path, "a+");
-    if (!f)
-        return vgg_fail(err, VGG_ERR_IO, "%s: cannot open the log (%s)",
-                        path, strerror(errno));
-    if (fseek(f, 0, SEEK_END) != 0) {
-        int e = errno;
-        fclose(f);
-        return vgg_fail(err, VGG_ERR_IO, "%s: cannot seek in the log (%s)",
-                        path, strerror(e));
-    }
-    long size = ftell(f);
-    if (size < 0) {
-        int e = errno;
-        fclose(f);
-        return vgg_fail(err, VGG_ERR_IO, "%s: cannot tell the log's size (%s)",
-                        path, strerror(e));
-    }
-    if (fmt == VGG_METRICS_CSV && size > 0 &&
-        foreign_csv(f, path, k, err)) {
-        fclose(f);
-        return VGG_ERR_FORMAT;
-    }
-    /* A row cut short earlier (a full disk, a kill) must not swallow this
-     * one: start on a fresh line. */
+    vgg_output out;
+    vgg_status st = vgg_output_open(&out, path, k->name, VGG_OUTPUT_APPEND,
+                                    err);
+    if (st) return st;
+    FILE *f = out.f;
+    const int in_place = out.t.kind != VGG_OUTPUT_NEW &&
+                         out.t.kind != VGG_OUTPUT_FILE;
+    long size = 0;
     int newline = 0;
-    if (size > 0 && fseek(f, size - 1, SEEK_SET) == 0)
-        newline = fgetc(f) != '\n';
-    /* a read must be followed by a positioning call before a write */
-    fseek(f, 0, SEEK_END);
+    if (!in_place) {
+        if (fseek(f, 0, SEEK_END) != 0) {
+            int e = errno;
+            vgg_output_abort(&out);
+            return vgg_fail(err, VGG_ERR_IO, "%s: cannot seek in the log (%s)",
+                            path, strerror(e));
+        }
+        size = ftell(f);
+        if (size < 0) {
+            int e = errno;
+            vgg_output_abort(&out);
+            return vgg_fail(err, VGG_ERR_IO,
+                            "%s: cannot tell the log's size (%s)", path,
+                            strerror(e));
+        }
+        if (fmt == VGG_METRICS_CSV && size > 0 &&
+            foreign_csv(f, path, k, err)) {
+            vgg_output_abort(&out);
+            return VGG_ERR_FORMAT;
+        }
+        /* A row cut short earlier (a full disk, a kill) must not swallow
+         * this one: start on a fresh line. */
+        if (size > 0 && fseek(f, size - 1, SEEK_SET) == 0)
+            newline = fgetc(f) != '\n';
+        /* a read must be followed by a positioning call before a write */
+        fseek(f, 0, SEEK_END);
+    }
     int bad = 0;
     if (newline) bad |= fputc('\n', f) == EOF;
-    if (fmt == VGG_METRICS_CSV && size == 0) {
+    if (fmt == VGG_METRICS_CSV && (in_place ? first : size == 0)) {
         bad |= fputs(k->header, f) == EOF;
         bad |= fputc('\n', f) == EOF;
     }
     bad |= fwrite(rows, 1, len, f) != len;
     bad |= fflush(f) != 0;
-    int e = errno;
-    if (fclose(f) != 0 && !bad) {
-        bad = 1;
-        e = errno;
-    }
-    if (bad)
+    if (bad) {
+        int e = errno;
+        vgg_output_abort(&out);
         return vgg_fail(err, VGG_ERR_IO, "%s: cannot append %s to the log (%s)",
                         path, what, strerror(e));
-    return VGG_OK;
+    }
+    return vgg_output_close(&out, err);
 }
 
 vgg_status vgg_metrics_append(const char *path, const vgg_epoch_record *r,
@@ -170,7 +160,8 @@ vgg_status vgg_metrics_append(const char *path, const vgg_epoch_record *r,
     int len = format_row(row, sizeof row, r, fmt);
     if (len < 0) return vgg_fail(err, VGG_ERR_ARG, "%s: log row too long", path);
     snprintf(what, sizeof what, "epoch %d", r->epoch);
-    return append_rows(path, &epoch_log, row, (size_t)len, what, err);
+    return append_rows(path, &epoch_log, row, (size_t)len, what,
+                       r->epoch == 1, err);
 }
 
 vgg_status vgg_metrics_append_batches(const char *path,
@@ -200,7 +191,8 @@ vgg_status vgg_metrics_append_batches(const char *path,
     }
     char what[64];
     snprintf(what, sizeof what, "epoch %d's %d batches", r[0].epoch, n);
-    vgg_status st = append_rows(path, &batch_log, rows, used, what, err);
+    vgg_status st = append_rows(path, &batch_log, rows, used, what,
+                                r[0].epoch == 1 && r[0].batch == 1, err);
     free(rows);
     return st;
 }

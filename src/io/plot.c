@@ -2,6 +2,7 @@
  * small canvas interface with two back ends: pixels (PNG, bitmap font) and
  * SVG (real text). Coordinates are pixels, y down, in both. */
 #include "vgg/plot.h"
+#include "vgg/output.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -9,22 +10,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "io/font.h"
-
-/* Removes a partly written output, but only a regular file: the path may
- * be a device (/dev/stdout, /dev/full) that must stay. */
-static void remove_partial(const char *path) {
-    struct stat sb;
-    if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode)) remove(path);
-}
 
 /* ---- canvas ---------------------------------------------------------- */
 
 typedef struct canvas {
     vgg_image *img; /* pixel back end, or */
-    FILE *svg;      /* SVG back end */
+    FILE *svg;      /* SVG back end (out.f) */
+    vgg_output out;
 } canvas;
 
 enum { ALIGN_LEFT, ALIGN_CENTRE, ALIGN_RIGHT };
@@ -170,10 +164,11 @@ static void cv_text_up(canvas *cv, int x, int y, const char *s,
 static vgg_status svg_begin(canvas *cv, const char *path, int w, int h,
                             vgg_error *err) {
     cv->img = NULL;
-    cv->svg = fopen(path, "w");
-    if (!cv->svg)
-        return vgg_fail(err, VGG_ERR_IO, "%s: cannot create (%s)", path,
-                        strerror(errno));
+    cv->svg = NULL;
+    vgg_status st = vgg_output_open(&cv->out, path, "SVG", VGG_OUTPUT_REPLACE,
+                                    err);
+    if (st) return st;
+    cv->svg = cv->out.f;
     fprintf(cv->svg,
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
@@ -183,21 +178,10 @@ static vgg_status svg_begin(canvas *cv, const char *path, int w, int h,
     return VGG_OK;
 }
 
-static vgg_status svg_end(canvas *cv, const char *path, vgg_error *err) {
+static vgg_status svg_end(canvas *cv, vgg_error *err) {
     fputs("</svg>\n", cv->svg);
-    int bad = ferror(cv->svg);
-    int e = errno;
-    if (fclose(cv->svg) != 0 && !bad) {
-        bad = 1;
-        e = errno;
-    }
     cv->svg = NULL;
-    if (bad) {
-        remove_partial(path);
-        return vgg_fail(err, VGG_ERR_IO, "%s: cannot write the SVG (%s)",
-                        path, strerror(e));
-    }
-    return VGG_OK;
+    return vgg_output_close(&cv->out, err);
 }
 
 static vgg_status write_png_and_free(const char *path, vgg_image *img,
@@ -252,7 +236,7 @@ vgg_status vgg_plot_samples_image(vgg_image *out, const vgg_dataset *ds,
     vgg_grid_layout_init(&g, n, cols, scale);
     vgg_status st = vgg_image_init(out, g.width, g.height, 255, 255, 255, err);
     if (st) return st;
-    canvas cv = {out, NULL};
+    canvas cv = {.img = out};
     const int S = VGG_CIFAR_SIDE, ls = label_scale(scale);
     /* a name may use the tile's width and the gap to the next one */
     int maxch = (g.tile + g.pad + 1) / (VGG_FONT_ADVANCE * ls);
@@ -463,7 +447,7 @@ vgg_status vgg_plot_curve_image(vgg_image *out, const vgg_epoch_record *rec,
         st = vgg_image_init(out, VGG_CURVE_WIDTH, VGG_CURVE_HEIGHT, 255, 255,
                             255, err);
     if (st) return st;
-    canvas cv = {out, NULL};
+    canvas cv = {.img = out};
     st = draw_curve(&cv, rec, n, err);
     if (st) vgg_image_free(out);
     return st;
@@ -487,11 +471,10 @@ vgg_status vgg_plot_curve_svg(const char *path, const vgg_epoch_record *rec,
     if (st) return st;
     st = draw_curve(&cv, rec, n, err);
     if (st) {
-        fclose(cv.svg);
-        remove_partial(path);
+        vgg_output_abort(&cv.out);
         return st;
     }
-    return svg_end(&cv, path, err);
+    return svg_end(&cv, err);
 }
 
 static int ends_with_svg(const char *path) {
@@ -630,7 +613,7 @@ vgg_status vgg_plot_confusion_image(vgg_image *out, const int *confusion,
     conf_layout_init(&L, k, names);
     st = vgg_image_init(out, L.width, L.height, 255, 255, 255, err);
     if (st) return st;
-    canvas cv = {out, NULL};
+    canvas cv = {.img = out};
     return draw_confusion(&cv, &L, confusion, k, names);
 }
 
@@ -646,7 +629,7 @@ vgg_status vgg_plot_confusion(const char *path, const int *confusion, int k,
         st = svg_begin(&cv, path, L.width, L.height, err);
         if (st) return st;
         draw_confusion(&cv, &L, confusion, k, names);
-        return svg_end(&cv, path, err);
+        return svg_end(&cv, err);
     }
     vgg_image img;
     vgg_status st = vgg_plot_confusion_image(&img, confusion, k, names, err);

@@ -3,6 +3,7 @@
  * setjmp that frees what was allocated and returns a status naming the
  * file. Warnings are swallowed (the library does not print). */
 #include "vgg/image.h"
+#include "vgg/output.h"
 
 #include <errno.h>
 #include <math.h>
@@ -12,13 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-/* Removes a partly written output, but only a regular file: the path may
- * be a device (/dev/stdout, /dev/full) that must stay. */
-static void remove_partial(const char *path) {
-    struct stat sb;
-    if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode)) remove(path);
-}
 
 typedef struct png_ctx {
     char msg[256];
@@ -66,33 +60,38 @@ void vgg_image_free(vgg_image *img) {
     img->width = img->height = 0;
 }
 
+/* libpng's own writer says only "Write Error": keep errno's reason. */
+static void png_put(png_structp png, png_bytep data, size_t n) {
+    vgg_output *out = png_get_io_ptr(png);
+    if (vgg_output_write(out, data, n)) png_error(png, strerror(out->error));
+}
+
+static void png_flush(png_structp png) { (void)png; }
+
 vgg_status vgg_png_write(const char *path, const vgg_image *img,
                          vgg_error *err) {
     if (!img || !img->rgb || img->width <= 0 || img->height <= 0)
         return vgg_fail(err, VGG_ERR_ARG, "%s: no image to write", path);
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return vgg_fail(err, VGG_ERR_IO, "%s: cannot create (%s)", path,
-                        strerror(errno));
+    vgg_output out;
+    vgg_status st = vgg_output_open(&out, path, "PNG", VGG_OUTPUT_REPLACE, err);
+    if (st) return st;
     png_ctx ctx = {{0}};
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &ctx,
                                               on_png_error, on_png_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!png || !info) {
         png_destroy_write_struct(&png, &info);
-        fclose(f);
-        remove_partial(path);
+        vgg_output_abort(&out);
         return vgg_fail(err, VGG_ERR_NOMEM,
                         "%s: cannot allocate the PNG writer", path);
     }
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_write_struct(&png, &info);
-        fclose(f);
-        remove_partial(path);
+        vgg_output_abort(&out);
         return vgg_fail(err, VGG_ERR_IO, "%s: cannot write the PNG (%s)",
                         path, ctx.msg);
     }
-    png_init_io(png, f);
+    png_set_write_fn(png, &out, png_put, png_flush);
     png_set_IHDR(png, info, (png_uint_32)img->width,
                  (png_uint_32)img->height, 8, PNG_COLOR_TYPE_RGB,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
@@ -102,22 +101,15 @@ vgg_status vgg_png_write(const char *path, const vgg_image *img,
         png_write_row(png, img->rgb + (size_t)y * img->width * 3);
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
-    if (fclose(f) != 0) {
-        int e = errno;
-        remove_partial(path);
-        return vgg_fail(err, VGG_ERR_IO, "%s: cannot write the PNG (%s)",
-                        path, strerror(e));
-    }
-    return VGG_OK;
+    return vgg_output_close(&out, err);
 }
 
 vgg_status vgg_png_read(const char *path, vgg_image *img, vgg_error *err) {
     img->width = img->height = 0;
     img->rgb = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return vgg_fail(err, VGG_ERR_IO, "%s: cannot open (%s)", path,
-                        strerror(errno));
+    FILE *f;
+    vgg_status st0 = vgg_input_open(path, &f, err);
+    if (st0) return st0;
     unsigned char sig[8];
     size_t got = fread(sig, 1, sizeof sig, f);
     if (got < sizeof sig || png_sig_cmp(sig, 0, sizeof sig) != 0) {

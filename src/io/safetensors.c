@@ -41,7 +41,8 @@ vgg_status vgg_st_write(const char *path, const char *what, json_t *metadata,
                         path, padded, max_header);
     }
     vgg_output out;
-    vgg_status ost = vgg_output_open(&out, path, what, err);
+    vgg_status ost =
+        vgg_output_open(&out, path, what, VGG_OUTPUT_REPLACE, err);
     if (ost) {
         free(hdr);
         return ost;
@@ -67,14 +68,14 @@ void vgg_st_close(vgg_st_file *s) {
 vgg_status vgg_st_open(vgg_st_file *s, const char *path, uint64_t max_header,
                        vgg_error *err) {
     memset(s, 0, sizeof *s);
-    s->f = fopen(path, "rb");
-    if (!s->f)
-        return vgg_fail(err, VGG_ERR_IO, "%s: cannot open (%s)", path,
-                        strerror(errno));
+    /* a regular file only, opened without waiting on a FIFO */
+    vgg_status ost = vgg_input_open(path, &s->f, err);
+    if (ost) return ost;
     struct stat sb;
-    if (fstat(fileno(s->f), &sb) || !S_ISREG(sb.st_mode)) {
+    if (fstat(fileno(s->f), &sb)) {
         vgg_st_close(s);
-        return vgg_fail(err, VGG_ERR_IO, "%s: not a regular file", path);
+        return vgg_fail(err, VGG_ERR_IO, "%s: cannot stat (%s)", path,
+                        strerror(errno));
     }
     s->file_bytes = (uint64_t)sb.st_size;
     uint8_t len8[8];

@@ -129,6 +129,7 @@ void vgg_model_free(vgg_model *m) {
     free(m->input);
     free(m->labels);
     free(m->col);
+    free(m->wino);
     free(m->grad_a);
     free(m->grad_b);
     free(m->flat);
@@ -372,8 +373,13 @@ double vgg_model_forward(vgg_model *m, int n, int train, int *correct) {
             vgg_prof.seconds[VGG_PROF_POOL] += vgg_now() - t;
         } else {
             /* no bias: batch norm takes it (see nn.h) */
-            st = vgg_conv_forward(L->conv, m->col, m->col_n, x, L->w, NULL,
-                                  L->cin, L->cout, n, L->H, L->W);
+            if (L->algo[VGG_PASS_FWD] != VGG_CONV_DIRECT)
+                st = vgg_wino_forward(L->algo[VGG_PASS_FWD], L->conv, m->wino,
+                                      x, L->w, NULL, L->cin, L->cout, n, L->H,
+                                      L->W);
+            else
+                st = vgg_conv_forward(L->conv, m->col, m->col_n, x, L->w, NULL,
+                                      L->cin, L->cout, n, L->H, L->W);
             if (st) {
                 pass_failed(m, st, "forward", i);
                 if (correct) *correct = 0;
@@ -445,6 +451,29 @@ static void start_sum(const vgg_dist *d, float *first, float *last, int n) {
     vgg_prof.seconds[VGG_PROF_COMM] += vgg_now() - t;
 }
 
+/* The conv's input gradient din (NULL: none wanted) and weight gradient
+ * from dout, each pass by its own algorithm. */
+static vgg_status conv_backward(vgg_model *m, vgg_layer *L, float *din,
+                                const float *dout, const float *in, int n) {
+    const vgg_conv_algo ad = L->algo[VGG_PASS_DATA],
+                        aw = L->algo[VGG_PASS_WEIGHTS];
+    if (aw == VGG_CONV_DIRECT && (ad == VGG_CONV_DIRECT || !din))
+        return vgg_conv_backward(din, L->dw, NULL, m->col, m->col_n, dout, in,
+                                 L->w, L->cin, L->cout, n, L->H, L->W);
+    vgg_status st =
+        aw == VGG_CONV_DIRECT
+            ? vgg_conv_backward(NULL, L->dw, NULL, m->col, m->col_n, dout, in,
+                                L->w, L->cin, L->cout, n, L->H, L->W)
+            : vgg_wino_backward_weights(aw, L->dw, m->wino, dout, in, L->cin,
+                                        L->cout, n, L->H, L->W);
+    if (st || !din) return st;
+    if (ad == VGG_CONV_DIRECT)
+        return vgg_conv_backward_data(din, m->col, m->col_n, dout, L->w,
+                                      L->cin, L->cout, n, L->H, L->W);
+    return vgg_wino_backward_data(ad, din, m->wino, dout, L->w, L->cin,
+                                  L->cout, n, L->H, L->W);
+}
+
 void vgg_model_backward(vgg_model *m, int n) {
     const vgg_layer *last = &m->layers[m->nlayers - 1];
     int S = last->kind == VGG_LAYER_POOL ? last->H * last->W / 4
@@ -494,9 +523,7 @@ void vgg_model_backward(vgg_model *m, int n) {
                                        m->bn_scratch);
             }
             vgg_prof.seconds[VGG_PROF_BN] += vgg_now() - t;
-            st = vgg_conv_backward(i > 0 ? g2 : NULL, L->dw, NULL, m->col,
-                                   m->col_n, g, in, L->w, L->cin, L->cout, n,
-                                   L->H, L->W);
+            st = conv_backward(m, L, i > 0 ? g2 : NULL, g, in, n);
             if (st) {
                 pass_failed(m, st, "backward", i);
                 return;

@@ -49,6 +49,13 @@ vgg_status vgg_conv_backward(float *din, float *dw, float *db, float *col,
     vgg_status st =
         vgg_gemm_im2col(1, Cout, 1.0f, dout, M, &src, col, col_n, 1.0f, dw, K);
     if (st || !din) return st;
+    return vgg_conv_backward_data(din, col, col_n, dout, w, Cin, Cout, N, H, W);
+}
+
+vgg_status vgg_conv_backward_data(float *din, float *col, size_t col_n,
+                                  const float *dout, const float *w, int Cin,
+                                  int Cout, int N, int H, int W) {
+    const int M = N * H * W, K = Cin * 9;
     if (vgg_gemm_im2col_implicit() && col_n >= (size_t)Cin * Cout * 9) {
         /* din is the convolution of dout with the weights transposed
          * (Cin <-> Cout) and turned half a turn (tap t -> 8 - t):
@@ -69,7 +76,7 @@ vgg_status vgg_conv_backward(float *din, float *dw, float *db, float *col,
     }
     /* dcol[K][M] = w[Cout][K]^T x dout[Cout][M], reusing col */
     if (col_n < (size_t)K * M) return VGG_ERR_ARG; /* see vgg_conv_scratch */
-    st = vgg_gemm(1, 0, K, M, Cout, 1.0f, w, K, dout, M, 0.0f, col, M);
+    vgg_status st = vgg_gemm(1, 0, K, M, Cout, 1.0f, w, K, dout, M, 0.0f, col, M);
     if (!st) vgg_col2im(din, col, Cin, N, H, W);
     return st;
 }
