@@ -75,7 +75,7 @@ static inline int conv_data_make(conv_data *cd, const layer *ly, int batch,
     return 0;
 }
 
-/* vgg_gemm_avx512_im2col's signature. */
+/* vgg_driver_gemm_im2col's, for one kernel. */
 typedef int (*im2col_fn)(int transb, int M, float alpha, const float *A,
                          int lda, const vgg_im2col_src *src, float beta,
                          float *C, int ldc, int nthreads);

@@ -3,7 +3,9 @@
  * them (implicit im2col: forward, weight gradient, input gradient), the two
  * called alternately in one process so that both see the same machine.
  * Built and run by scripts/gemm-ab, which compiles the other revision's
- * src/kernels/gemm_avx512.c with its symbols renamed ab_old_*.
+ * driver and AVX-512 kernel (or, before the kernel seam, its
+ * src/kernels/gemm_avx512.c) with their symbols renamed ab_old_*
+ * (AB_OLD_DRIVER: the seam's).
  *
  *   gemm_ab [--reps R] [--layer L] [--batch B] [--threads N]
  *
@@ -15,15 +17,41 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels/gemm_avx512.h"
+#include "kernels/gemm_driver.h"
+#include "kernels/kernel.h"
 #include "vgg/gemm.h"
 #include "vgg/profile.h"
 #include "bench_conv.h"
 
+#ifdef AB_OLD_DRIVER
+/* The old revision's kernel entry is its own type (its kernel.h): only
+ * its address is passed on. */
+extern const char ab_old_vgg_kernel_avx512[];
+int ab_old_vgg_driver_gemm_im2col(const void *k, int transb, int M,
+                                  float alpha, const float *A, int lda,
+                                  const vgg_im2col_src *src, float beta,
+                                  float *C, int ldc, int nthreads);
+static int old_im2col(int transb, int M, float alpha, const float *A, int lda,
+                      const vgg_im2col_src *src, float beta, float *C, int ldc,
+                      int nthreads) {
+    return ab_old_vgg_driver_gemm_im2col(ab_old_vgg_kernel_avx512, transb, M,
+                                         alpha, A, lda, src, beta, C, ldc,
+                                         nthreads);
+}
+#else
 int ab_old_vgg_gemm_avx512_im2col(int transb, int M, float alpha,
                                   const float *A, int lda,
                                   const vgg_im2col_src *src, float beta,
                                   float *C, int ldc, int nthreads);
+#define old_im2col ab_old_vgg_gemm_avx512_im2col
+#endif
+
+static int new_im2col(int transb, int M, float alpha, const float *A, int lda,
+                      const vgg_im2col_src *src, float beta, float *C, int ldc,
+                      int nthreads) {
+    return vgg_driver_gemm_im2col(vgg_kernel_find("avx512"), transb, M, alpha,
+                                  A, lda, src, beta, C, ldc, nthreads);
+}
 
 int main(int argc, char **argv) {
     int reps = 5, only = -1, batch = 128, threads = 2;
@@ -46,11 +74,11 @@ int main(int argc, char **argv) {
                 argv[0]);
         return 2;
     }
-    if (!vgg_gemm_avx512_supported()) {
+    if (vgg_gemm_select("avx512", NULL)) { /* the peak probe's, too */
         fprintf(stderr, "%s: this CPU has no AVX-512F\n", argv[0]);
         return 1;
     }
-    const im2col_fn fn[2] = {ab_old_vgg_gemm_avx512_im2col, vgg_gemm_avx512_im2col};
+    const im2col_fn fn[2] = {old_im2col, new_im2col};
     double *t[2] = {malloc(sizeof(double) * reps), malloc(sizeof(double) * reps)};
     double *pk = malloc(sizeof(double) * reps);
     if (!t[0] || !t[1] || !pk) return 1;

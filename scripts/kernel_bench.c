@@ -3,15 +3,19 @@
  * the kernel gets to the peak as its operands move out of L1. Each pattern
  * is order 0's inner loop (gemm_slab): one packed B micro-panel [kc][64]
  * run through the A micro-panels of M rows, C += A B on a C block of M x 64
- * (row stride 64). Built by scripts/kernel-bench, which includes
- * src/kernels/gemm_avx512.c here to reach its static kernel.
+ * (row stride 64), the depth in the driver's chunks (gemm_driver.c). Built
+ * by scripts/kernel-bench, which includes src/kernels/x86_avx512/gemm.c
+ * here to reach its static kernel.
  *
  *   kernel_bench [--rounds R] [--ms MS]
  *
  * Prints, per pattern, the median over R rounds of the kernel's rate over
  * the FMA loop's measured just before it (MS milliseconds each), with the
  * lowest and highest. */
-#include "gemm_avx512.c"
+/* the library has its own table entry: this copy's is renamed */
+#define vgg_kernel_avx512 kernel_bench_avx512
+#include "x86_avx512/gemm.c"
+#undef vgg_kernel_avx512
 
 #include <stdio.h>
 
@@ -40,10 +44,17 @@ static double run(const pattern *p, const float *a, const float *b, float *c,
     long reps = 0;
     const double t0 = vgg_now(), end = t0 + seconds;
     double t;
+    /* the driver's chunks: at most VGG_KSUB, equal (gemm_driver.c) */
+    const long nch = p->kc > VGG_KSUB ? (p->kc + VGG_KSUB - 1) / VGG_KSUB : 1;
+    const long sub = (p->kc + nch - 1) / nch;
     do {
         for (int ir = 0; ir < p->M; ir += MR)
-            kernel_nv4(p->kc, a + (long)ir * p->kc, b, c + (long)ir * NR, NR,
-                       MR, (__mmask16)0xFFFF, 1.0f, 1.0f);
+            for (long p0 = 0; p0 < p->kc; p0 += sub) {
+                const long n = p->kc - p0 < sub ? p->kc - p0 : sub;
+                kernel_nv4(n, a + (long)ir * p->kc + p0 * MR, b + p0 * NR,
+                           c + (long)ir * NR, NR, MR, (__mmask16)0xFFFF, 1.0f,
+                           1.0f);
+            }
         reps++;
     } while ((t = vgg_now()) < end);
     return 2.0 * p->M * NR * p->kc * reps / (t - t0) / 1e9;
@@ -73,7 +84,8 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
-    if (!vgg_gemm_avx512_supported() || vgg_fma_peak_width() != 16) {
+    if (!avx512_supported() || vgg_gemm_select("avx512", NULL) ||
+        vgg_fma_peak_width() != 16) {
         fprintf(stderr, "kernel_bench: this CPU has no AVX-512F\n");
         return 1;
     }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "util.h"
+#include "kernels/kernel.h"
 #include "vgg/gemm.h"
 #include "vgg/model.h"
 #include "vgg/nn.h"
@@ -87,6 +88,7 @@ static int hash_bytes(const uint8_t *x, size_t n) {
 
 enum { CI = 3, CO = 4, CN = 2, CH = 5, CW = 6 };
 #define CM (CN * CH * CW)
+#define COL_N ((size_t)CI * 9 * CM) /* conv_case.col */
 
 typedef struct conv_ctx {
     float in[CI * CM], w[CO * CI * 9], b[CO], out[CO * CM], R[CO * CM];
@@ -95,7 +97,7 @@ typedef struct conv_ctx {
 
 static double conv_probe(void *p, int *sig) {
     conv_ctx *c = p;
-    vgg_conv_forward(c->out, c->col, c->in, c->w, c->b, CI, CO, CN, CH, CW);
+    assert_int_equal(vgg_conv_forward(c->out, c->col, COL_N, c->in, c->w, c->b, CI, CO, CN, CH, CW), VGG_OK);
     *sig = 0;
     return dot(c->out, c->R, CO * CM);
 }
@@ -109,7 +111,7 @@ static void conv_matches_reference(void) {
     tu_fill_uniform(c.b, CO, -1, 1, &r);
     tu_fill_uniform(c.R, CO * CM, -1, 1, &r);
     float ref[CO * CM];
-    vgg_conv_forward(c.out, c.col, c.in, c.w, c.b, CI, CO, CN, CH, CW);
+    assert_int_equal(vgg_conv_forward(c.out, c.col, COL_N, c.in, c.w, c.b, CI, CO, CN, CH, CW), VGG_OK);
     vgg_conv_forward_ref(ref, c.in, c.w, c.b, CI, CO, CN, CH, CW);
     double d = tu_max_rel_diff(c.out, ref, CO * CM, 1e-3);
     print_message("  conv forward vs direct: max rel diff %.2e\n", d);
@@ -117,7 +119,7 @@ static void conv_matches_reference(void) {
 
     float din[CI * CM], dw[CO * CI * 9] = {0}, db[CO] = {0};
     float rdin[CI * CM], rdw[CO * CI * 9] = {0}, rdb[CO] = {0};
-    vgg_conv_backward(din, dw, db, c.col, c.R, c.in, c.w, CI, CO, CN, CH, CW);
+    assert_int_equal(vgg_conv_backward(din, dw, db, c.col, COL_N, c.R, c.in, c.w, CI, CO, CN, CH, CW), VGG_OK);
     vgg_conv_backward_ref(rdin, rdw, rdb, c.R, c.in, c.w, CI, CO, CN, CH, CW);
     double d1 = tu_max_rel_diff(din, rdin, CI * CM, 1e-3);
     double d2 = tu_max_rel_diff(dw, rdw, CO * CI * 9, 1e-3);
@@ -127,31 +129,34 @@ static void conv_matches_reference(void) {
     assert_true(d1 < 1e-4 && d2 < 1e-4 && d3 < 1e-4);
 
     /* backward adds into dw/db: a second call doubles them */
-    vgg_conv_backward(NULL, dw, db, c.col, c.R, c.in, c.w, CI, CO, CN, CH, CW);
+    assert_int_equal(vgg_conv_backward(NULL, dw, db, c.col, COL_N, c.R, c.in, c.w, CI, CO, CN, CH, CW), VGG_OK);
     for (int i = 0; i < CO; i++)
         assert_float_equal(db[i], 2 * rdb[i], 1e-4 * (1 + fabsf(rdb[i])));
 
     memset(dw, 0, sizeof dw);
     memset(db, 0, sizeof db);
-    vgg_conv_backward(din, dw, db, c.col, c.R, c.in, c.w, CI, CO, CN, CH, CW);
+    assert_int_equal(vgg_conv_backward(din, dw, db, c.col, COL_N, c.R, c.in, c.w, CI, CO, CN, CH, CW), VGG_OK);
     check_fd("conv d(input)", c.in, din, CI * CM, 60, conv_probe, &c);
     check_fd("conv d(weight)", c.w, dw, CO * CI * 9, 60, conv_probe, &c);
     check_fd("conv d(bias)", c.b, db, CO, CO, conv_probe, &c);
 }
 
-/* Both GEMM paths: the OpenBLAS one forms col, ours (where the CPU has
- * AVX-512) packs from the input and computes din as a convolution of dout;
- * c.col is large enough for either. */
+/* Every GEMM path: the OpenBLAS one forms col, each of our kernels this
+ * CPU runs packs from the input and computes din as a convolution of
+ * dout; c.col is large enough for either. */
 static void test_conv_matches_reference(void **state) {
     (void)state;
-    for (int s = 0; s < 2; s++) {
-        vgg_gemm_impl got = vgg_gemm_select(s ? VGG_GEMM_AVX512 : VGG_GEMM_OPENBLAS);
-        if (s && got != VGG_GEMM_AVX512) break;
-        print_message("  gemm %s\n", vgg_gemm_name());
-        assert_true(vgg_conv_scratch(CI, CO, CN, CH, CW) <= CI * 9 * CM);
-        conv_matches_reference();
+    for (const vgg_kernel *const *k = vgg_kernels(); *k; k++) {
+        if (!(*k)->supported()) continue;
+        for (int s = 0; s < 2; s++) {
+            assert_int_equal(vgg_gemm_select(s ? (*k)->name : "openblas", NULL),
+                             VGG_OK);
+            print_message("  gemm %s\n", vgg_gemm_name());
+            assert_true(vgg_conv_scratch(CI, CO, CN, CH, CW) <= CI * 9 * CM);
+            conv_matches_reference();
+        }
     }
-    vgg_gemm_select(VGG_GEMM_AUTO);
+    vgg_gemm_select("auto", NULL);
 }
 
 static void test_im2col_col2im_adjoint(void **state) {
@@ -296,9 +301,9 @@ static void test_maxpool(void **state) {
 
 /* Every width from 2 to 40 (the vector path's full, partial and several
  * chunks of sixteen windows), against a plain reference: forward values
- * and winners, and every input gradient written (din starts as NaN). */
-static void test_maxpool_widths(void **state) {
-    (void)state;
+ * and winners, and every input gradient written (din starts as NaN); on
+ * every kernel's pool rows (test_maxpool_widths). */
+static void maxpool_widths(void) {
     enum { P = 3, H = 4, WMAX = 40 };
     static float in[P * H * WMAX], din[P * H * WMAX], out[P * H * WMAX / 4],
         g[P * H * WMAX / 4];
@@ -333,6 +338,18 @@ static void test_maxpool_widths(void **state) {
     }
 }
 
+static void test_maxpool_widths(void **state) {
+    (void)state;
+    for (const vgg_kernel *const *k = vgg_kernels(); *k; k++) {
+        if (!(*k)->supported()) continue;
+        assert_int_equal(vgg_gemm_select((*k)->name, NULL), VGG_OK);
+        print_message("  pool rows of %s: %s\n", (*k)->name,
+                      (*k)->pool_row ? "its own" : "the portable loop");
+        maxpool_widths();
+    }
+    vgg_gemm_select("auto", NULL);
+}
+
 /* ---- linear, flatten, loss ---- */
 
 enum { LN = 3, LF = 5, LK = 4 };
@@ -343,7 +360,7 @@ typedef struct lin_ctx {
 
 static double lin_probe(void *p, int *sig) {
     lin_ctx *c = p;
-    vgg_linear_forward(c->out, c->in, c->w, c->b, LN, LF, LK);
+    assert_int_equal(vgg_linear_forward(c->out, c->in, c->w, c->b, LN, LF, LK), VGG_OK);
     *sig = 0;
     return dot(c->out, c->R, LN * LK);
 }
@@ -359,7 +376,7 @@ static void test_linear_fd(void **state) {
     tu_fill_uniform(c.R, LN * LK, -1, 1, &r);
     float din[LN * LF], dw[LK * LF] = {0}, db[LK] = {0};
     lin_probe(&c, &(int){0});
-    vgg_linear_backward(din, dw, db, c.R, c.in, c.w, LN, LF, LK);
+    assert_int_equal(vgg_linear_backward(din, dw, db, c.R, c.in, c.w, LN, LF, LK), VGG_OK);
     check_fd("linear d(input)", c.in, din, LN * LF, LN * LF, lin_probe, &c);
     check_fd("linear d(weight)", c.w, dw, LK * LF, LK * LF, lin_probe, &c);
     check_fd("linear d(bias)", c.b, db, LK, LK, lin_probe, &c);

@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "util.h"
+#include "kernels/kernel.h"
 #include "vgg/conv_choice.h"
 #include "vgg/gemm.h"
 #include "vgg/model.h"
@@ -137,23 +138,35 @@ static void check_shape(const shape *s, double worst[VGG_CONV_NALGO]) {
     ref_backward(edin, edw, dout, in, w, Ci, Co, N, H, W);
 
     double e_dir[3];
-    vgg_conv_forward(out, col, in, w, NULL, Ci, Co, N, H, W);
+    const size_t col_n = ncol > nw ? ncol : nw;
+    assert_int_equal(vgg_conv_forward(out, col, col_n, in, w, NULL, Ci, Co, N,
+                                      H, W),
+                     VGG_OK);
     e_dir[0] = max_err(out, eout, nout);
-    vgg_conv_backward_data(din, col, dout, w, Ci, Co, N, H, W);
+    assert_int_equal(vgg_conv_backward_data(din, col, col_n, dout, w, Ci, Co,
+                                            N, H, W),
+                     VGG_OK);
     e_dir[1] = max_err(din, edin, nin);
     memset(dw, 0, sizeof(float) * nw);
-    vgg_conv_backward(NULL, dw, NULL, col, dout, in, w, Ci, Co, N, H, W);
+    assert_int_equal(vgg_conv_backward(NULL, dw, NULL, col, col_n, dout, in,
+                                       w, Ci, Co, N, H, W),
+                     VGG_OK);
     e_dir[2] = max_err(dw, edw, nw);
 
     for (int a = 1; a < VGG_CONV_NALGO; a++) {
         if (!vgg_conv_algo_fits(a, H, W)) continue;
         double e[3];
-        vgg_wino_forward(a, out, ws, in, w, NULL, Ci, Co, N, H, W);
+        assert_int_equal(
+            vgg_wino_forward(a, out, ws, in, w, NULL, Ci, Co, N, H, W), VGG_OK);
         e[0] = max_err(out, eout, nout);
-        vgg_wino_backward_data(a, din, ws, dout, w, Ci, Co, N, H, W);
+        assert_int_equal(
+            vgg_wino_backward_data(a, din, ws, dout, w, Ci, Co, N, H, W),
+            VGG_OK);
         e[1] = max_err(din, edin, nin);
         memset(dw, 0, sizeof(float) * nw);
-        vgg_wino_backward_weights(a, dw, ws, dout, in, Ci, Co, N, H, W);
+        assert_int_equal(
+            vgg_wino_backward_weights(a, dw, ws, dout, in, Ci, Co, N, H, W),
+            VGG_OK);
         e[2] = max_err(dw, edw, nw);
         double q[3];
         for (int p = 0; p < 3; p++) {
@@ -185,12 +198,11 @@ static void test_winograd_vs_double(void **state) {
         {128, 64, 5, 4, 4},  {512, 512, 2, 4, 4}, {512, 512, 4, 2, 2},
         {256, 512, 1, 8, 8}, {7, 5, 3, 12, 20},
     };
-    /* on OpenBLAS and on our kernels where the CPU has them: the
-     * Winograd GEMMs and the direct path's both change */
-    for (int k = 0; k < 2; k++) {
-        vgg_gemm_impl got =
-            vgg_gemm_select(k ? VGG_GEMM_AVX512 : VGG_GEMM_OPENBLAS);
-        if (k && got != VGG_GEMM_AVX512) break;
+    /* on OpenBLAS and on every kernel of ours the CPU runs: the Winograd
+     * GEMMs and the direct path's both change */
+    for (const vgg_kernel *const *k = vgg_kernels(); *k; k++) {
+        if (!(*k)->supported()) continue;
+        assert_int_equal(vgg_gemm_select((*k)->name, NULL), VGG_OK);
         double worst[VGG_CONV_NALGO] = {0};
         print_message("  gemm %s\n", vgg_gemm_name());
         for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
@@ -200,7 +212,12 @@ static void test_winograd_vs_double(void **state) {
                       worst[VGG_CONV_WINO4], LIMIT4, worst[VGG_CONV_WINO2],
                       LIMIT2);
     }
-    vgg_gemm_select(VGG_GEMM_AUTO);
+    assert_int_equal(vgg_gemm_select("openblas", NULL), VGG_OK);
+    double worst[VGG_CONV_NALGO] = {0};
+    print_message("  gemm %s\n", vgg_gemm_name());
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        check_shape(&shapes[i], worst);
+    vgg_gemm_select("auto", NULL);
 }
 
 /* ---- finite differences of the probe loss sum(forward(x, w) * R) ---- */

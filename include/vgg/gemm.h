@@ -1,8 +1,9 @@
 /* Single-precision GEMM, row-major, as cblas_sgemm:
  *   C[M][N] = alpha * op(A)[M][K] * op(B)[K][N] + beta * C
- * vgg_gemm dispatches to the fastest implementation this CPU supports
- * (chosen once, at first use, by CPU feature detection); the OpenBLAS path
- * is the portable one and the reference the tests compare against.
+ * vgg_gemm dispatches to the fastest kernel this CPU supports (chosen
+ * once, at first use, by CPU feature detection: docs/kernels.md); the
+ * OpenBLAS path is the fallback and the reference the tests compare
+ * against.
  * Several threads may call these at once: our kernels' packing buffers
  * are the library's, so the calls take turns on them (each gets the bits
  * a lone call gives); only the profile counters (vgg_prof) are then
@@ -10,15 +11,16 @@
 #ifndef VGG_GEMM_H
 #define VGG_GEMM_H
 
-typedef enum vgg_gemm_impl {
-    VGG_GEMM_AUTO = 0,
-    VGG_GEMM_OPENBLAS,
-    VGG_GEMM_AVX512,
-} vgg_gemm_impl;
+#include <stddef.h>
 
-void vgg_gemm(int transa, int transb, int M, int N, int K, float alpha,
-              const float *A, int lda, const float *B, int ldb, float beta,
-              float *C, int ldc);
+#include "vgg/status.h"
+
+/* VGG_OK, or VGG_ERR_NOMEM when neither our kernel's packing buffers nor
+ * OpenBLAS could be had (C is then untouched). When our kernel cannot
+ * allocate its buffers, OpenBLAS computes the product. */
+vgg_status vgg_gemm(int transa, int transb, int M, int N, int K, float alpha,
+                    const float *A, int lda, const float *B, int ldb,
+                    float beta, float *C, int ldc);
 
 /* The OpenBLAS path, always available. */
 void vgg_gemm_openblas(int transa, int transb, int M, int N, int K,
@@ -49,33 +51,59 @@ typedef struct vgg_im2col_src {
 /* GEMM with the im2col matrix of src as the right operand:
  *   transb 0: C[M][N*H*W] = alpha * A[M][C*9] x col + beta * C
  *   transb 1: C[M][C*9]   = alpha * A[M][N*H*W] x col^T + beta * C
- * Our AVX-512 kernels pack col's panels straight from src->x and never form
- * it; the OpenBLAS path forms it in `col` (C*9*N*H*W floats), which may be
- * NULL when vgg_gemm_im2col_implicit() says it is not needed. */
-void vgg_gemm_im2col(int transb, int M, float alpha, const float *A, int lda,
-                     const vgg_im2col_src *src, float *col, float beta,
-                     float *C, int ldc);
-/* 1 when vgg_gemm_im2col forms no im2col matrix (our AVX-512 kernels are in
+ * Our kernels pack col's panels straight from src->x and never form it;
+ * the OpenBLAS path forms it in `col`, col_n floats, when that holds it
+ * (C*9*N*H*W), else in a buffer of the library's (col may be NULL).
+ * VGG_OK, or VGG_ERR_NOMEM when the packing buffers or that buffer cannot
+ * be allocated (C is then untouched), or VGG_ERR_ARG when N*H*W does not
+ * fit an int. */
+vgg_status vgg_gemm_im2col(int transb, int M, float alpha, const float *A,
+                           int lda, const vgg_im2col_src *src, float *col,
+                           size_t col_n, float beta, float *C, int ldc);
+/* 1 when vgg_gemm_im2col forms no im2col matrix (one of our kernels is in
  * use). */
 int vgg_gemm_im2col_implicit(void);
 
-/* Forces an implementation (VGG_GEMM_AUTO: the best available). Returns the
- * one in use, which is OpenBLAS when the requested one is unavailable. */
-vgg_gemm_impl vgg_gemm_select(vgg_gemm_impl impl);
+/* Selects the GEMM by name: a kernel ("generic", "avx2", "avx512",
+ * "neon": those this build has, vgg_gemm_names()), "openblas", or "auto"
+ * (or NULL: the best kernel this CPU supports). VGG_OK, or VGG_ERR_ARG
+ * with a message naming the value when it is unknown or this CPU cannot
+ * run it (the selection is then unchanged). */
+vgg_status vgg_gemm_select(const char *name, vgg_error *err);
+/* 1: name is selectable here; 0: known, but this CPU cannot run it;
+ * -1: unknown. */
+int vgg_gemm_supported(const char *name);
+/* Every name vgg_gemm_select knows in this build, space-separated. */
+const char *vgg_gemm_names(void);
+/* The GEMM in use: a kernel's name or "openblas". */
 const char *vgg_gemm_name(void);
 
-/* GFLOP/s of a loop of independent FMAs on the widest vectors the CPU
- * has (AVX-512, else AVX2), on nthreads threads for about `seconds`: the
- * machine's arithmetic peak as it is now, which benchmarks divide by.
- * 0 when the CPU has neither. vgg_fma_peak_width() is the vector width
- * in floats it uses (16, 8 or 0). */
+/* GFLOP/s of a loop of independent FMAs on the vectors of the kernel in
+ * use (for OpenBLAS: of the best kernel this CPU has), on nthreads
+ * threads for about `seconds`: the arithmetic peak as it is now, which
+ * benchmarks divide by. 0 when that kernel has no FMA loop (generic).
+ * vgg_fma_peak_width() is its vector width in floats (16, 8, 4 or 0),
+ * vgg_fma_flops_per_cycle() its nominal FLOP per cycle and core (FMA
+ * pipes x lanes x 2; 0 without a loop). vgg_clock_ghz() measures one
+ * core's clock for about `seconds` (a chain of dependent integer adds,
+ * one a cycle); vgg_fma_flop_per_cycle() the FMA loop's FLOP per cycle
+ * on one core, the loop and the add chain alternated in short turns for
+ * about `seconds` in all, which must come out at the nominal figure
+ * (docs/kernels.md). */
 double vgg_fma_peak(int nthreads, double seconds);
 int vgg_fma_peak_width(void);
+int vgg_fma_flops_per_cycle(void);
+double vgg_clock_ghz(double seconds);
+double vgg_fma_flop_per_cycle(double seconds);
 
 /* OpenBLAS's kernel family for this CPU (its openblas_get_corename()):
  * OpenBLAS 0.3.21 names CPUs it does not know "Prescott" and runs SSE3
  * kernels on them, which the benchmarks should say. */
 const char *vgg_openblas_corename(void);
+
+/* Frees the buffers the GEMM keeps between calls (packing buffers, the
+ * explicit im2col's own matrix); the next call allocates them again. */
+void vgg_gemm_free_buffers(void);
 
 /* Threads for GEMM and for the library's own parallel loops. */
 void vgg_set_threads(int n);

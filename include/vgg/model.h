@@ -117,6 +117,11 @@ typedef struct vgg_model {
     double *bn_scratch;    /* 3 * widest layer + 1 */
     const vgg_dist *dist;  /* NULL: one process */
     size_t workspace_bytes;
+    size_t col_n;          /* floats in col */
+    /* The first failure of a forward or backward pass (a GEMM that could
+     * not allocate its buffers) since vgg_model_status last took it:
+     * status VGG_OK when there was none. */
+    vgg_error error;
 
     /* Optional per-layer timing for the benchmark, owned by the caller
      * (NULL: off). When set, forward and backward ADD each layer's
@@ -146,6 +151,11 @@ double vgg_model_forward(vgg_model *m, int n, int train, int *correct);
 /* Adds the gradients of the mean loss of the last training forward to
  * m->grads (zero them first with vgg_model_zero_grad). */
 void vgg_model_backward(vgg_model *m, int n);
+/* The first failure of the passes since the last call (see m->error), into
+ * err, and clears it: VGG_OK when they all ran. A failed forward returns
+ * NaN and a failed pass leaves its outputs incomplete: check this after
+ * each pass before using them. */
+vgg_status vgg_model_status(vgg_model *m, vgg_error *err);
 void vgg_model_zero_grad(vgg_model *m);
 
 #endif

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vgg/status.h"
+
 /* col[Cin*9][N*H*W] from in[Cin][N][H][W], 3x3 window, pad 1, stride 1. */
 void vgg_im2col(float *col, const float *in, int C, int N, int H, int W);
 /* din[C][N][H][W] = sum of col's contributions (the adjoint of im2col). */
@@ -22,20 +24,26 @@ void vgg_col2im(float *din, const float *col, int C, int N, int H, int W);
  * bias, as when batch norm follows and takes it). col is scratch of
  * vgg_conv_scratch() floats: the im2col matrix (Cin*9*N*H*W) when the GEMM
  * in use forms it, else room for the turned weights of the backward pass
- * (Cin*Cout*9). Ask after the GEMM is chosen (vgg_gemm_select). */
+ * (Cin*Cout*9). Ask after the GEMM is chosen (vgg_gemm_select); col_n is
+ * col's size in floats, so that a GEMM chosen since (one that forms the
+ * matrix) takes a buffer of its own rather than overrunning it. Both
+ * return VGG_OK, or the GEMM's failure (VGG_ERR_NOMEM: its buffers could
+ * not be allocated; the outputs are then incomplete). */
 size_t vgg_conv_scratch(int Cin, int Cout, int N, int H, int W);
-void vgg_conv_forward(float *out, float *col, const float *in, const float *w,
-                      const float *b, int Cin, int Cout, int N, int H, int W);
+vgg_status vgg_conv_forward(float *out, float *col, size_t col_n,
+                            const float *in, const float *w, const float *b,
+                            int Cin, int Cout, int N, int H, int W);
 /* din may be NULL (first layer: no input gradient needed); db may be NULL
  * (computed by the batch norm that took the bias). */
-void vgg_conv_backward(float *din, float *dw, float *db, float *col,
-                       const float *dout, const float *in, const float *w,
-                       int Cin, int Cout, int N, int H, int W);
+vgg_status vgg_conv_backward(float *din, float *dw, float *db, float *col,
+                             size_t col_n, const float *dout, const float *in,
+                             const float *w, int Cin, int Cout, int N, int H,
+                             int W);
 /* The input-gradient half of vgg_conv_backward alone: din (overwritten)
  * from dout and w, with the same scratch. */
-void vgg_conv_backward_data(float *din, float *col, const float *dout,
-                            const float *w, int Cin, int Cout, int N, int H,
-                            int W);
+vgg_status vgg_conv_backward_data(float *din, float *col, size_t col_n,
+                                  const float *dout, const float *w, int Cin,
+                                  int Cout, int N, int H, int W);
 /* Direct seven-loop convolution: the reference the tests compare with. */
 void vgg_conv_forward_ref(float *out, const float *in, const float *w,
                           const float *b, int Cin, int Cout, int N, int H,
@@ -109,11 +117,12 @@ void vgg_maxpool_backward(float *din, const float *dout, const uint8_t *arg,
 void vgg_flatten_forward(float *out, const float *in, int C, int N, int S);
 void vgg_flatten_backward(float *din, const float *dout, int C, int N, int S);
 
-/* out[N][K] = in[N][F] x w[K][F]^T + b[K]. */
-void vgg_linear_forward(float *out, const float *in, const float *w,
-                        const float *b, int N, int F, int K);
-void vgg_linear_backward(float *din, float *dw, float *db, const float *dout,
-                         const float *in, const float *w, int N, int F, int K);
+/* out[N][K] = in[N][F] x w[K][F]^T + b[K]. VGG_OK or the GEMM's failure. */
+vgg_status vgg_linear_forward(float *out, const float *in, const float *w,
+                              const float *b, int N, int F, int K);
+vgg_status vgg_linear_backward(float *din, float *dw, float *db,
+                               const float *dout, const float *in,
+                               const float *w, int N, int F, int K);
 
 /* Softmax cross-entropy, mean over the batch. Returns the summed loss (not
  * the mean) in double; dlogits (may be NULL) gets d(mean loss)/d(logits);

@@ -290,6 +290,11 @@ static int predict_images(vgg_model *m, const vgg_ckpt_meta *meta,
         vgg_augment_batch(m->input, m->labels, &one, &idx, 1, NULL);
         int correct;
         vgg_model_forward(m, 1, 0, &correct);
+        if (vgg_model_status(m, &err)) {
+            fprintf(stderr, "%s: %s: %s\n", prog, images[i], err.msg);
+            status = 1;
+            break;
+        }
         vgg_prediction p[VGG_CIFAR_MAX_CLASSES];
         int k = vgg_top_k(p, top, m->logits, K);
         printf("%s", images[i]);

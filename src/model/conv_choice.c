@@ -69,20 +69,23 @@ static double run_pass(vgg_model *m, int i, int pass, vgg_conv_algo a,
     double t = vgg_now();
     if (pass == VGG_PASS_FWD) {
         if (a == VGG_CONV_DIRECT)
-            vgg_conv_forward(L->conv, m->col, in, L->w, NULL, ci, co, n, H, W);
+            vgg_conv_forward(L->conv, m->col, m->col_n, in, L->w, NULL, ci, co, n,
+                             H, W);
         else
             vgg_wino_forward(a, L->conv, m->wino, in, L->w, NULL, ci, co, n,
                              H, W);
     } else if (pass == VGG_PASS_DATA) {
         if (a == VGG_CONV_DIRECT)
-            vgg_conv_backward_data(m->grad_a, m->col, m->grad_b, L->w, ci, co,
+            vgg_conv_backward_data(m->grad_a, m->col, m->col_n, m->grad_b, L->w, ci,
+                                   co,
                                    n, H, W);
         else
             vgg_wino_backward_data(a, m->grad_a, m->wino, m->grad_b, L->w, ci,
                                    co, n, H, W);
     } else {
         if (a == VGG_CONV_DIRECT)
-            vgg_conv_backward(NULL, L->dw, NULL, m->col, m->grad_b, in, L->w,
+            vgg_conv_backward(NULL, L->dw, NULL, m->col, m->col_n, m->grad_b, in,
+                              L->w,
                               ci, co, n, H, W);
         else
             vgg_wino_backward_weights(a, L->dw, m->wino, m->grad_b, in, ci, co,

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
+#include "vgg/gemm.h"
 #include "vgg/model.h"
 #include "vgg/nn.h"
 #include "vgg/profile.h"
@@ -140,7 +142,7 @@ void vgg_model_free(vgg_model *m) {
 
 static void *xcalloc(size_t n, size_t size, size_t *total) {
     *total += n * size;
-    return calloc(n ? n : 1, size);
+    return vgg_calloc(n ? n : 1, size);
 }
 
 vgg_status vgg_model_create(vgg_model **out, const vgg_config *cfg,
@@ -152,7 +154,7 @@ vgg_status vgg_model_create(vgg_model **out, const vgg_config *cfg,
     if (batch_max < 1)
         return vgg_fail(err, VGG_ERR_ARG, "batch size %d: expected >= 1",
                         batch_max);
-    vgg_model *m = calloc(1, sizeof *m);
+    vgg_model *m = vgg_calloc(1, sizeof *m);
     if (!m) return vgg_fail(err, VGG_ERR_NOMEM, "cannot allocate the model");
     m->cfg = *cfg;
     m->batch_max = batch_max;
@@ -263,6 +265,7 @@ vgg_status vgg_model_create(vgg_model **out, const vgg_config *cfg,
         m->input = xcalloc(in_n, sizeof(float), &total);
         m->labels = xcalloc(N, 1, &total);
         m->col = xcalloc(col_max, sizeof(float), &total);
+        m->col_n = col_max;
         m->grad_a = xcalloc(act_max, sizeof(float), &total);
         m->grad_b = xcalloc(act_max, sizeof(float), &total);
         m->flat = xcalloc(N * m->features, sizeof(float), &total);
@@ -333,9 +336,33 @@ static void layer_time(vgg_model *m, int pass, int i, double t0, double g0) {
     }
 }
 
+/* Records the first failure of a pass (see vgg_model_status). */
+static void pass_failed(vgg_model *m, vgg_status st, const char *pass, int i) {
+    if (m->error.status) return;
+    if (st == VGG_ERR_NOMEM)
+        vgg_fail(&m->error, st,
+                 "%s of layer %d: the GEMM (%s) cannot allocate its buffers",
+                 pass, i, vgg_gemm_name());
+    else
+        vgg_fail(&m->error, st,
+                 "%s of layer %d: the GEMM (%s) needs more scratch than the "
+                 "model has (%zu floats): choose the GEMM before creating "
+                 "the model",
+                 pass, i, vgg_gemm_name(), m->col_n);
+}
+
+vgg_status vgg_model_status(vgg_model *m, vgg_error *err) {
+    const vgg_status st = m->error.status;
+    if (st && err) *err = m->error;
+    m->error.status = VGG_OK;
+    m->error.msg[0] = '\0';
+    return st;
+}
+
 double vgg_model_forward(vgg_model *m, int n, int train, int *correct) {
     const float *x = m->input;
     double t;
+    vgg_status st;
     for (int i = 0; i < m->nlayers; i++) {
         vgg_layer *L = &m->layers[i];
         const int hw = L->H * L->W;
@@ -347,11 +374,17 @@ double vgg_model_forward(vgg_model *m, int n, int train, int *correct) {
         } else {
             /* no bias: batch norm takes it (see nn.h) */
             if (L->algo[VGG_PASS_FWD] != VGG_CONV_DIRECT)
-                vgg_wino_forward(L->algo[VGG_PASS_FWD], L->conv, m->wino, x,
-                                 L->w, NULL, L->cin, L->cout, n, L->H, L->W);
+                st = vgg_wino_forward(L->algo[VGG_PASS_FWD], L->conv, m->wino,
+                                      x, L->w, NULL, L->cin, L->cout, n, L->H,
+                                      L->W);
             else
-                vgg_conv_forward(L->conv, m->col, x, L->w, NULL, L->cin,
-                                 L->cout, n, L->H, L->W);
+                st = vgg_conv_forward(L->conv, m->col, m->col_n, x, L->w, NULL,
+                                      L->cin, L->cout, n, L->H, L->W);
+            if (st) {
+                pass_failed(m, st, "forward", i);
+                if (correct) *correct = 0;
+                return NAN;
+            }
             t = vgg_now();
             if (train && m->dist && m->dist->sync_bn) {
                 /* statistics of the global batch: add the sums (and the
@@ -393,8 +426,13 @@ double vgg_model_forward(vgg_model *m, int n, int train, int *correct) {
     int C = m->nlayers ? last->cout : 3;
     vgg_flatten_forward(m->flat, x, C, n, S);
     vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
-    vgg_linear_forward(m->logits, m->flat, m->fc_w, m->fc_b, n, m->features,
-                       m->cfg.classes);
+    st = vgg_linear_forward(m->logits, m->flat, m->fc_w, m->fc_b, n,
+                            m->features, m->cfg.classes);
+    if (st) {
+        pass_failed(m, st, "forward", m->nlayers);
+        if (correct) *correct = 0;
+        return NAN;
+    }
     t = vgg_now();
     double loss = vgg_softmax_xent(train ? m->dlogits : NULL, correct, NULL,
                                    m->logits, m->labels, n, m->cfg.classes);
@@ -415,28 +453,25 @@ static void start_sum(const vgg_dist *d, float *first, float *last, int n) {
 
 /* The conv's input gradient din (NULL: none wanted) and weight gradient
  * from dout, each pass by its own algorithm. */
-static void conv_backward(vgg_model *m, vgg_layer *L, float *din,
-                          const float *dout, const float *in, int n) {
+static vgg_status conv_backward(vgg_model *m, vgg_layer *L, float *din,
+                                const float *dout, const float *in, int n) {
     const vgg_conv_algo ad = L->algo[VGG_PASS_DATA],
                         aw = L->algo[VGG_PASS_WEIGHTS];
-    if (aw == VGG_CONV_DIRECT && (ad == VGG_CONV_DIRECT || !din)) {
-        vgg_conv_backward(din, L->dw, NULL, m->col, dout, in, L->w, L->cin,
-                          L->cout, n, L->H, L->W);
-        return;
-    }
-    if (aw == VGG_CONV_DIRECT)
-        vgg_conv_backward(NULL, L->dw, NULL, m->col, dout, in, L->w, L->cin,
-                          L->cout, n, L->H, L->W);
-    else
-        vgg_wino_backward_weights(aw, L->dw, m->wino, dout, in, L->cin,
-                                  L->cout, n, L->H, L->W);
-    if (!din) return;
+    if (aw == VGG_CONV_DIRECT && (ad == VGG_CONV_DIRECT || !din))
+        return vgg_conv_backward(din, L->dw, NULL, m->col, m->col_n, dout, in,
+                                 L->w, L->cin, L->cout, n, L->H, L->W);
+    vgg_status st =
+        aw == VGG_CONV_DIRECT
+            ? vgg_conv_backward(NULL, L->dw, NULL, m->col, m->col_n, dout, in,
+                                L->w, L->cin, L->cout, n, L->H, L->W)
+            : vgg_wino_backward_weights(aw, L->dw, m->wino, dout, in, L->cin,
+                                        L->cout, n, L->H, L->W);
+    if (st || !din) return st;
     if (ad == VGG_CONV_DIRECT)
-        vgg_conv_backward_data(din, m->col, dout, L->w, L->cin, L->cout, n,
-                               L->H, L->W);
-    else
-        vgg_wino_backward_data(ad, din, m->wino, dout, L->w, L->cin, L->cout,
-                               n, L->H, L->W);
+        return vgg_conv_backward_data(din, m->col, m->col_n, dout, L->w,
+                                      L->cin, L->cout, n, L->H, L->W);
+    return vgg_wino_backward_data(ad, din, m->wino, dout, L->w, L->cin,
+                                  L->cout, n, L->H, L->W);
 }
 
 void vgg_model_backward(vgg_model *m, int n) {
@@ -444,8 +479,13 @@ void vgg_model_backward(vgg_model *m, int n) {
     int S = last->kind == VGG_LAYER_POOL ? last->H * last->W / 4
                                          : last->H * last->W;
     const double tc = vgg_now(), gc = vgg_prof.seconds[VGG_PROF_GEMM];
-    vgg_linear_backward(m->dflat, m->fc_dw, m->fc_db, m->dlogits, m->flat,
-                        m->fc_w, n, m->features, m->cfg.classes);
+    vgg_status st = vgg_linear_backward(m->dflat, m->fc_dw, m->fc_db,
+                                        m->dlogits, m->flat, m->fc_w, n,
+                                        m->features, m->cfg.classes);
+    if (st) {
+        pass_failed(m, st, "backward", m->nlayers);
+        return;
+    }
     double t = vgg_now();
     float *g = m->grad_a, *g2 = m->grad_b;
     vgg_flatten_backward(g, m->dflat, last->cout, n, S);
@@ -483,7 +523,11 @@ void vgg_model_backward(vgg_model *m, int n) {
                                        m->bn_scratch);
             }
             vgg_prof.seconds[VGG_PROF_BN] += vgg_now() - t;
-            conv_backward(m, L, i > 0 ? g2 : NULL, g, in, n);
+            st = conv_backward(m, L, i > 0 ? g2 : NULL, g, in, n);
+            if (st) {
+                pass_failed(m, st, "backward", i);
+                return;
+            }
             if (d) start_sum(d, L->dw, L->dbeta, L->cout);
         }
         layer_time(m, 1, i, tl, gl);

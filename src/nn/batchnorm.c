@@ -2,6 +2,16 @@
 
 #include "vgg/nn.h"
 
+/* The row loops for the build's baseline; each instruction set has its
+ * own copy (batchnorm_rows.h), taken through the kernel seam. */
+#define BN_ROWS_NAME bn_rows_baseline
+#include "nn/batchnorm_rows.h"
+
+static const vgg_bn_rows *bn_rows(void) {
+    const vgg_bn_rows *r = vgg_kernel_ops()->bn;
+    return r ? r : &bn_rows_baseline;
+}
+
 /* One channel a thread: each channel's sums are taken by one thread in a
  * fixed order, so results do not depend on the thread count. Sums run in
  * float over chunks (vectorised by `omp simd`) and are carried across
@@ -9,44 +19,13 @@
  * running mean less the bias (close to the batch mean once training is
  * under way, and the same on every rank), so that the variance does not
  * cancel when |mean| >> std. */
-#define CHUNK 2048
-
 void vgg_batchnorm_sums(double *sums, const float *in, const float *shift,
                         int C, int M) {
+    const vgg_bn_rows *r = bn_rows();
 #pragma omp parallel for schedule(static)
-    for (int c = 0; c < C; c++) {
-        const float *x = in + (long)c * M;
-        const float k = shift ? shift[c] : 0.0f;
-        double s = 0.0, ss = 0.0;
-        for (int j0 = 0; j0 < M; j0 += CHUNK) {
-            int j1 = j0 + CHUNK < M ? j0 + CHUNK : M;
-            float fs = 0.0f, fss = 0.0f;
-#pragma omp simd reduction(+ : fs, fss)
-            for (int j = j0; j < j1; j++) {
-                float d = x[j] - k;
-                fs += d;
-                fss += d * d;
-            }
-            s += fs;
-            ss += fss;
-        }
-        sums[2 * c] = s;
-        sums[2 * c + 1] = ss;
-    }
-}
-
-static void affine_relu(float *o, const float *x, float a, float b, int relu,
-                        int M) {
-    if (relu) {
-#pragma omp simd
-        for (int j = 0; j < M; j++) {
-            float z = x[j] * a + b;
-            o[j] = z > 0.0f ? z : 0.0f;
-        }
-    } else {
-#pragma omp simd
-        for (int j = 0; j < M; j++) o[j] = x[j] * a + b;
-    }
+    for (int c = 0; c < C; c++)
+        r->sums(in + (long)c * M, shift ? shift[c] : 0.0f, M, &sums[2 * c],
+                &sums[2 * c + 1]);
 }
 
 void vgg_batchnorm_apply_train(float *out, float *mean, float *invstd,
@@ -55,6 +34,7 @@ void vgg_batchnorm_apply_train(float *out, float *mean, float *invstd,
                                long count, const float *in, const float *bias,
                                const float *gamma, const float *beta, int relu,
                                float momentum, float eps, int C, int M) {
+    const vgg_bn_rows *r = bn_rows();
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < C; c++) {
         double dm = sums[2 * c] / count;
@@ -64,7 +44,7 @@ void vgg_batchnorm_apply_train(float *out, float *mean, float *invstd,
         float is = (float)(1.0 / sqrt(var + eps));
         /* relu(gamma * (x - mean) * invstd + beta) = relu(x*a + b) */
         float a = gamma[c] * is, b = beta[c] - fm * a;
-        affine_relu(out + (long)c * M, in + (long)c * M, a, b, relu, M);
+        r->affine(out + (long)c * M, in + (long)c * M, a, b, relu, M);
         mean[c] = fm;
         invstd[c] = is;
         double unbiased = count > 1 ? var * count / (count - 1) : var;
@@ -95,12 +75,13 @@ void vgg_batchnorm_forward_eval(float *out, const float *in, const float *bias,
                                 const float *gamma, const float *beta,
                                 const float *run_mean, const float *run_var,
                                 int relu, float eps, int C, int M) {
+    const vgg_bn_rows *r = bn_rows();
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < C; c++) {
         float is = 1.0f / sqrtf(run_var[c] + eps);
         float a = gamma[c] * is;
         float b = beta[c] + ((bias ? bias[c] : 0.0f) - run_mean[c]) * a;
-        affine_relu(out + (long)c * M, in + (long)c * M, a, b, relu, M);
+        r->affine(out + (long)c * M, in + (long)c * M, a, b, relu, M);
     }
 }
 
@@ -112,35 +93,15 @@ void vgg_batchnorm_backward_sums(double *sums, float *dgamma, float *dbeta,
                                  const float *gamma, const float *beta,
                                  const float *mean, const float *invstd,
                                  int relu, int C, int M) {
+    const vgg_bn_rows *r = bn_rows();
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < C; c++) {
         const float *g = dout + (long)c * M, *x = in + (long)c * M;
         const float mu = mean[c];
         const float a = gamma[c] * invstd[c], b = beta[c] - mu * a;
         /* dz = dout masked by ReLU; xhat = (x - mean) * invstd */
-        double sg = 0.0, sgx = 0.0;
-        for (int j0 = 0; j0 < M; j0 += CHUNK) {
-            int j1 = j0 + CHUNK < M ? j0 + CHUNK : M;
-            float fg = 0.0f, fgx = 0.0f;
-            /* two loops, not a test of relu inside one: GCC keeps a loop
-             * with `relu && ...` scalar */
-            if (relu) {
-#pragma omp simd reduction(+ : fg, fgx)
-                for (int j = j0; j < j1; j++) {
-                    float dz = x[j] * a + b > 0.0f ? g[j] : 0.0f;
-                    fg += dz;
-                    fgx += dz * (x[j] - mu);
-                }
-            } else {
-#pragma omp simd reduction(+ : fg, fgx)
-                for (int j = j0; j < j1; j++) {
-                    fg += g[j];
-                    fgx += g[j] * (x[j] - mu);
-                }
-            }
-            sg += fg;
-            sgx += fgx;
-        }
+        double sg, sgx;
+        r->grad_sums(g, x, a, b, mu, relu, M, &sg, &sgx);
         sgx *= invstd[c]; /* sum dz * xhat */
         dgamma[c] += (float)sgx;
         dbeta[c] += (float)sg;
@@ -155,6 +116,7 @@ void vgg_batchnorm_backward_apply(float *din, float *dbias,
                                   const float *gamma, const float *beta,
                                   const float *mean, const float *invstd,
                                   int relu, int C, int M) {
+    const vgg_bn_rows *r = bn_rows();
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < C; c++) {
         const float *g = dout + (long)c * M, *x = in + (long)c * M;
@@ -164,30 +126,8 @@ void vgg_batchnorm_backward_apply(float *din, float *dbias,
         const float k = a;
         const float mg = (float)(sums[2 * c] / count);
         const float mgx = (float)(sums[2 * c + 1] / count) * is;
-        float *d = din + (long)c * M;
-        double sd = 0.0;
-        for (int j0 = 0; j0 < M; j0 += CHUNK) {
-            int j1 = j0 + CHUNK < M ? j0 + CHUNK : M;
-            float fd = 0.0f;
-            /* d may be g (in place): each j reads g[j] before writing d[j] */
-            if (relu) {
-#pragma omp simd reduction(+ : fd)
-                for (int j = j0; j < j1; j++) {
-                    float dz = x[j] * a + b > 0.0f ? g[j] : 0.0f;
-                    float v = k * (dz - mg - (x[j] - mu) * mgx);
-                    d[j] = v;
-                    fd += v;
-                }
-            } else {
-#pragma omp simd reduction(+ : fd)
-                for (int j = j0; j < j1; j++) {
-                    float v = k * (g[j] - mg - (x[j] - mu) * mgx);
-                    d[j] = v;
-                    fd += v;
-                }
-            }
-            sd += fd;
-        }
+        const double sd = r->grad_apply(din + (long)c * M, g, x, a, b, mu, k,
+                                        mg, mgx, relu, M);
         if (dbias) dbias[c] += (float)sd;
     }
 }

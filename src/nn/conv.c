@@ -5,8 +5,9 @@
 #include "vgg/nn.h"
 #include "vgg/profile.h"
 
-void vgg_conv_forward(float *out, float *col, const float *in, const float *w,
-                      const float *b, int Cin, int Cout, int N, int H, int W) {
+vgg_status vgg_conv_forward(float *out, float *col, size_t col_n,
+                            const float *in, const float *w, const float *b,
+                            int Cin, int Cout, int N, int H, int W) {
     const int M = N * H * W, K = Cin * 9;
     if (b) {
         double t = vgg_now();
@@ -18,7 +19,8 @@ void vgg_conv_forward(float *out, float *col, const float *in, const float *w,
         vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
     }
     const vgg_im2col_src src = {in, Cin, N, H, W};
-    vgg_gemm_im2col(0, Cout, 1.0f, w, K, &src, col, b ? 1.0f : 0.0f, out, M);
+    return vgg_gemm_im2col(0, Cout, 1.0f, w, K, &src, col, col_n,
+                           b ? 1.0f : 0.0f, out, M);
 }
 
 size_t vgg_conv_scratch(int Cin, int Cout, int N, int H, int W) {
@@ -26,9 +28,10 @@ size_t vgg_conv_scratch(int Cin, int Cout, int N, int H, int W) {
     return (size_t)Cin * 9 * N * H * W;
 }
 
-void vgg_conv_backward(float *din, float *dw, float *db, float *col,
-                       const float *dout, const float *in, const float *w,
-                       int Cin, int Cout, int N, int H, int W) {
+vgg_status vgg_conv_backward(float *din, float *dw, float *db, float *col,
+                             size_t col_n, const float *dout, const float *in,
+                             const float *w, int Cin, int Cout, int N, int H,
+                             int W) {
     const int M = N * H * W, K = Cin * 9;
     if (db) {
         double t = vgg_now();
@@ -43,15 +46,17 @@ void vgg_conv_backward(float *din, float *dw, float *db, float *col,
     }
     /* dw[Cout][K] += dout[Cout][M] x col[K][M]^T */
     const vgg_im2col_src src = {in, Cin, N, H, W};
-    vgg_gemm_im2col(1, Cout, 1.0f, dout, M, &src, col, 1.0f, dw, K);
-    if (din) vgg_conv_backward_data(din, col, dout, w, Cin, Cout, N, H, W);
+    vgg_status st =
+        vgg_gemm_im2col(1, Cout, 1.0f, dout, M, &src, col, col_n, 1.0f, dw, K);
+    if (st || !din) return st;
+    return vgg_conv_backward_data(din, col, col_n, dout, w, Cin, Cout, N, H, W);
 }
 
-void vgg_conv_backward_data(float *din, float *col, const float *dout,
-                            const float *w, int Cin, int Cout, int N, int H,
-                            int W) {
+vgg_status vgg_conv_backward_data(float *din, float *col, size_t col_n,
+                                  const float *dout, const float *w, int Cin,
+                                  int Cout, int N, int H, int W) {
     const int M = N * H * W, K = Cin * 9;
-    if (vgg_gemm_im2col_implicit()) {
+    if (vgg_gemm_im2col_implicit() && col_n >= (size_t)Cin * Cout * 9) {
         /* din is the convolution of dout with the weights transposed
          * (Cin <-> Cout) and turned half a turn (tap t -> 8 - t):
          * din[c][j] = sum over co, t of w[co][c][8-t] dout[co][j + s_t],
@@ -66,13 +71,14 @@ void vgg_conv_backward_data(float *din, float *col, const float *dout,
                         w[((long)co * Cin + c) * 9 + 8 - k];
         vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
         const vgg_im2col_src gsrc = {dout, Cout, N, H, W};
-        vgg_gemm_im2col(0, Cin, 1.0f, col, Cout * 9, &gsrc, NULL, 0.0f, din,
-                        M);
-        return;
+        return vgg_gemm_im2col(0, Cin, 1.0f, col, Cout * 9, &gsrc, NULL, 0,
+                               0.0f, din, M);
     }
     /* dcol[K][M] = w[Cout][K]^T x dout[Cout][M], reusing col */
-    vgg_gemm(1, 0, K, M, Cout, 1.0f, w, K, dout, M, 0.0f, col, M);
-    vgg_col2im(din, col, Cin, N, H, W);
+    if (col_n < (size_t)K * M) return VGG_ERR_ARG; /* see vgg_conv_scratch */
+    vgg_status st = vgg_gemm(1, 0, K, M, Cout, 1.0f, w, K, dout, M, 0.0f, col, M);
+    if (!st) vgg_col2im(din, col, Cin, N, H, W);
+    return st;
 }
 
 /* The reference: the definition of a 3x3 pad-1 convolution, in CNHW. */

@@ -1,65 +1,27 @@
 #include "vgg/nn.h"
 
-#if defined(__AVX512F__) && defined(__AVX512BW__)
-#define POOL_AVX512 1
-#include <immintrin.h>
-
-/* The masks of the first 2n floats (n <= 16 windows) as two vectors. */
-static inline void pair_masks(int n, __mmask16 *lo, __mmask16 *hi) {
-    *lo = (__mmask16)(n >= 8 ? 0xFFFFu : (1u << 2 * n) - 1u);
-    *hi = (__mmask16)(n > 8 ? (1u << 2 * (n - 8)) - 1u : 0u);
-}
-#endif
+#include "kernels/kernel.h"
 
 /* 2x2 max-pool, stride 2, on P planes of H x W. The window's first
  * maximum wins (order: top-left, top-right, bottom-left, bottom-right), as
  * in PyTorch; arg keeps its index for the backward pass. The inner loops
- * are branch-free selects over one output row so that they vectorise. */
-#ifdef POOL_AVX512
-/* Sixteen windows from x0 (n <= 16 of them), the scalar loop's selects on
- * whole vectors; GCC left that loop scalar (its float compares may trap
- * unless -fno-trapping-math), at about 3 GB/s. */
-static inline void pool16(float *o, uint8_t *a, const float *r0,
-                          const float *r1, int n) {
-    __mmask16 mlo, mhi;
-    pair_masks(n, &mlo, &mhi);
-    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20,
-                                         22, 24, 26, 28, 30);
-    const __m512i od = _mm512_add_epi32(ev, _mm512_set1_epi32(1));
-    __m512 v[4];
-    for (int row = 0; row < 2; row++) {
-        const float *src = row ? r1 : r0;
-        __m512 lo = _mm512_maskz_loadu_ps(mlo, src);
-        __m512 hi = _mm512_maskz_loadu_ps(mhi, src + 16);
-        v[2 * row] = _mm512_permutex2var_ps(lo, ev, hi);
-        v[2 * row + 1] = _mm512_permutex2var_ps(lo, od, hi);
-    }
-    __m512 best = v[0];
-    __m512i k = _mm512_setzero_si512();
-    for (int j = 1; j < 4; j++) {
-        __mmask16 gt = _mm512_cmp_ps_mask(v[j], best, _CMP_GT_OQ);
-        best = _mm512_mask_mov_ps(best, gt, v[j]);
-        k = _mm512_mask_mov_epi32(k, gt, _mm512_set1_epi32(j));
-    }
-    const __mmask16 m = (__mmask16)((1u << n) - 1u);
-    _mm512_mask_storeu_ps(o, m, best);
-    _mm512_mask_cvtepi32_storeu_epi8(a, m, k);
-}
-#endif
-
+ * are branch-free selects over one output row so that they vectorise;
+ * the instruction set's own row functions replace them where it has them
+ * (vgg_kernel's pool_row, chosen at run time: kernel.h). */
 void vgg_maxpool_forward(float *out, uint8_t *arg, const float *in, int P,
                          int H, int W) {
     const int Ho = H / 2, Wo = W / 2;
     const long rows = (long)P * Ho;
+    const vgg_pool_row_fn row = vgg_kernel_ops()->pool_row;
 #pragma omp parallel for schedule(static)
     for (long r = 0; r < rows; r++) {
         const float *r0 = in + 2 * r * W, *r1 = r0 + W;
         float *o = out + r * Wo;
         uint8_t *a = arg + r * Wo;
-#ifdef POOL_AVX512
-        for (int x = 0; x < Wo; x += 16)
-            pool16(o + x, a + x, r0 + 2 * x, r1 + 2 * x, Wo - x < 16 ? Wo - x : 16);
-#else
+        if (row) {
+            row(o, a, r0, r1, Wo);
+            continue;
+        }
 #pragma omp simd
         for (int x = 0; x < Wo; x++) {
             float best = r0[2 * x];
@@ -76,49 +38,23 @@ void vgg_maxpool_forward(float *out, uint8_t *arg, const float *in, int P,
             o[x] = best;
             a[x] = (uint8_t)k;
         }
-#endif
     }
 }
-
-#ifdef POOL_AVX512
-/* Sixteen windows from x0 (n <= 16 of them): their gradients spread to the
- * two input rows, interleaved in registers (GCC did not vectorise the
- * scalar loop's interleaved stores: it ran at about 3 GB/s). */
-static inline void unpool16(float *r0, float *r1, const float *g,
-                            const uint8_t *a, int n) {
-    const __mmask16 m = (__mmask16)((1u << n) - 1u);
-    const __m512i k = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, a));
-    const __m512 gv = _mm512_maskz_loadu_ps(m, g);
-    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5,
-                                         21, 6, 22, 7, 23);
-    const __m512i hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
-    __mmask16 mlo, mhi;
-    pair_masks(n, &mlo, &mhi);
-    for (int row = 0; row < 2; row++) {
-        __m512 e = _mm512_maskz_mov_ps(
-            _mm512_cmpeq_epi32_mask(k, _mm512_set1_epi32(2 * row)), gv);
-        __m512 o = _mm512_maskz_mov_ps(
-            _mm512_cmpeq_epi32_mask(k, _mm512_set1_epi32(2 * row + 1)), gv);
-        float *d = row ? r1 : r0;
-        _mm512_mask_storeu_ps(d, mlo, _mm512_permutex2var_ps(e, lo, o));
-        _mm512_mask_storeu_ps(d + 16, mhi, _mm512_permutex2var_ps(e, hi, o));
-    }
-}
-#endif
 
 void vgg_maxpool_backward(float *din, const float *dout, const uint8_t *arg,
                           int P, int H, int W) {
     const int Ho = H / 2, Wo = W / 2;
     const long rows = (long)P * Ho;
+    const vgg_unpool_row_fn row = vgg_kernel_ops()->unpool_row;
 #pragma omp parallel for schedule(static)
     for (long r = 0; r < rows; r++) {
         float *r0 = din + 2 * r * W, *r1 = r0 + W;
         const float *g = dout + r * Wo;
         const uint8_t *a = arg + r * Wo;
-#ifdef POOL_AVX512
-        for (int x = 0; x < Wo; x += 16)
-            unpool16(r0 + 2 * x, r1 + 2 * x, g + x, a + x, Wo - x < 16 ? Wo - x : 16);
-#else
+        if (row) {
+            row(r0, r1, g, a, Wo);
+            continue;
+        }
 #pragma omp simd
         for (int x = 0; x < Wo; x++) {
             int k = a[x];
@@ -128,6 +64,5 @@ void vgg_maxpool_backward(float *din, const float *dout, const uint8_t *arg,
             r1[2 * x] = k == 2 ? gv : 0.0f;
             r1[2 * x + 1] = k == 3 ? gv : 0.0f;
         }
-#endif
     }
 }

@@ -394,38 +394,41 @@ static void weight_grad_transform(int m, float *dw, const float *dU, int Cin,
 /* ---- the three passes ---- */
 
 /* out = conv(x, U) for U already transformed ([p][Co][Ci]). */
-static void wino_conv(int m, float *out, float *ws, const float *x,
-                      const float *b, int Ci, int Co, int N, int H, int W) {
+static vgg_status wino_conv(int m, float *out, float *ws, const float *x,
+                            const float *b, int Ci, int Co, int N, int H,
+                            int W) {
     const int al = m + 2, a2 = al * al;
     const size_t T = ntiles(m, N, H, W);
     const size_t C = (size_t)(Ci > Co ? Ci : Co);
     const float *U = ws;
     float *V = ws + (size_t)a2 * Ci * Co, *Y = V + (size_t)a2 * C * T;
     input_transform(m, V, x, Ci, N, H, W);
-    for (int p = 0; p < a2; p++)
-        vgg_gemm(0, 0, Co, (int)T, Ci, 1.0f, U + (size_t)p * Ci, a2 * Ci,
-                 V + (size_t)p * T, a2 * (int)T, 0.0f, Y + (size_t)p * T,
-                 a2 * (int)T);
-    output_transform(m, out, Y, b, Co, N, H, W);
+    vgg_status st = VGG_OK;
+    for (int p = 0; p < a2 && !st; p++)
+        st = vgg_gemm(0, 0, Co, (int)T, Ci, 1.0f, U + (size_t)p * Ci, a2 * Ci,
+                      V + (size_t)p * T, a2 * (int)T, 0.0f, Y + (size_t)p * T,
+                      a2 * (int)T);
+    if (!st) output_transform(m, out, Y, b, Co, N, H, W);
+    return st;
 }
 
-void vgg_wino_forward(vgg_conv_algo a, float *out, float *ws, const float *in,
+vgg_status vgg_wino_forward(vgg_conv_algo a, float *out, float *ws, const float *in,
                       const float *w, const float *b, int Cin, int Cout,
                       int N, int H, int W) {
     const int m = vgg_wino_tile(a);
     weight_transform(m, ws, w, Cin, Cout, 0);
-    wino_conv(m, out, ws, in, b, Cin, Cout, N, H, W);
+    return wino_conv(m, out, ws, in, b, Cin, Cout, N, H, W);
 }
 
-void vgg_wino_backward_data(vgg_conv_algo a, float *din, float *ws,
+vgg_status vgg_wino_backward_data(vgg_conv_algo a, float *din, float *ws,
                             const float *dout, const float *w, int Cin,
                             int Cout, int N, int H, int W) {
     const int m = vgg_wino_tile(a);
     weight_transform(m, ws, w, Cin, Cout, 1);
-    wino_conv(m, din, ws, dout, NULL, Cout, Cin, N, H, W);
+    return wino_conv(m, din, ws, dout, NULL, Cout, Cin, N, H, W);
 }
 
-void vgg_wino_backward_weights(vgg_conv_algo a, float *dw, float *ws,
+vgg_status vgg_wino_backward_weights(vgg_conv_algo a, float *dw, float *ws,
                                const float *dout, const float *in, int Cin,
                                int Cout, int N, int H, int W) {
     const int m = vgg_wino_tile(a), al = m + 2, a2 = al * al;
@@ -435,9 +438,11 @@ void vgg_wino_backward_weights(vgg_conv_algo a, float *dw, float *ws,
           *DY = V + (size_t)a2 * C * T;
     input_transform(m, V, in, Cin, N, H, W);
     grad_transform(m, DY, dout, Cout, N, H, W);
-    for (int p = 0; p < a2; p++)
-        vgg_gemm(0, 1, Cout, Cin, (int)T, 1.0f, DY + (size_t)p * T,
-                 a2 * (int)T, V + (size_t)p * T, a2 * (int)T, 0.0f,
-                 dU + (size_t)p * Cin, a2 * Cin);
-    weight_grad_transform(m, dw, dU, Cin, Cout);
+    vgg_status st = VGG_OK;
+    for (int p = 0; p < a2 && !st; p++)
+        st = vgg_gemm(0, 1, Cout, Cin, (int)T, 1.0f, DY + (size_t)p * T,
+                      a2 * (int)T, V + (size_t)p * T, a2 * (int)T, 0.0f,
+                      dU + (size_t)p * Cin, a2 * Cin);
+    if (!st) weight_grad_transform(m, dw, dU, Cin, Cout);
+    return st;
 }

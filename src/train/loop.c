@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "vgg/augment.h"
 #include "vgg/profile.h"
 #include "vgg/train.h"
@@ -28,6 +29,8 @@ vgg_status vgg_train_step(vgg_model *m, int n, int nglobal,
                           vgg_error *err) {
     const vgg_dist *dist = m->dist;
     double loss = vgg_model_forward(m, n, 1, correct);
+    vgg_status st = vgg_model_status(m, err);
+    if (st) return st; /* a GEMM's failure, named with its layer */
     if (dist) {
         /* the gradient of the global mean: this share weighs n/nglobal */
         const float s = (float)n / (float)nglobal;
@@ -43,6 +46,7 @@ vgg_status vgg_train_step(vgg_model *m, int n, int nglobal,
         return vgg_fail(err, VGG_ERR_DIVERGED, "loss is %f", loss);
     vgg_model_zero_grad(m);
     vgg_model_backward(m, n);
+    if ((st = vgg_model_status(m, err))) return st;
     if (dist) {
         double t = vgg_now();
         if (dist->start_f32)
@@ -83,8 +87,8 @@ vgg_status vgg_train_epoch(vgg_model *m, const vgg_dataset *ds,
                         "batch size %d: smaller than the %d processes it is "
                         "split over",
                         batch_size, dist->size);
-    int *order = malloc(sizeof(int) * (size_t)ds->n);
-    vgg_augment_choice *ch = malloc(sizeof *ch * (size_t)batch_size);
+    int *order = vgg_malloc(sizeof(int) * (size_t)ds->n);
+    vgg_augment_choice *ch = vgg_malloc(sizeof *ch * (size_t)batch_size);
     if (!order || !ch) {
         free(order);
         free(ch);
@@ -151,8 +155,8 @@ vgg_status vgg_evaluate(vgg_model *m, const vgg_dataset *ds, int batch_size,
     if (dist && logits_out)
         return vgg_fail(err, VGG_ERR_ARG,
                         "logits are not gathered across processes");
-    int *conf = calloc((size_t)K * K, sizeof(int));
-    int *idx = malloc(sizeof(int) * (size_t)batch_size);
+    int *conf = vgg_calloc((size_t)K * K, sizeof(int));
+    int *idx = vgg_malloc(sizeof(int) * (size_t)batch_size);
     if (!idx || !conf) {
         free(idx);
         free(conf);
@@ -168,6 +172,12 @@ vgg_status vgg_evaluate(vgg_model *m, const vgg_dataset *ds, int batch_size,
         vgg_augment_batch(m->input, m->labels, ds, idx, n, NULL);
         int correct = 0;
         stats->loss_sum += vgg_model_forward(m, n, 0, &correct);
+        vgg_status st = vgg_model_status(m, err);
+        if (st) {
+            free(idx);
+            free(conf);
+            return st;
+        }
         stats->correct += correct;
         stats->images += n;
         stats->batches++;
@@ -184,7 +194,7 @@ vgg_status vgg_evaluate(vgg_model *m, const vgg_dataset *ds, int batch_size,
     }
     if (dist) {
         size_t nv = 3 + (size_t)K * K;
-        double *v = malloc(sizeof(double) * nv);
+        double *v = vgg_malloc(sizeof(double) * nv);
         if (!v) {
             free(idx);
             free(conf);
