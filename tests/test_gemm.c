@@ -642,6 +642,10 @@ static void each_kernel(void (*fn)(void **), void **state) {
             printf("  %s: this CPU cannot run it, not tested\n", (*k)->name);
             continue;
         }
+        if (!tu_kernel_wanted((*k)->name)) {
+            printf("  %s: not in VGG_TEST_KERNELS, not tested\n", (*k)->name);
+            continue;
+        }
         kern = *k;
         fn(state);
     }
