@@ -11,7 +11,9 @@ set(CMAKE_LIBRARY_ARCHITECTURE aarch64-linux-gnu)
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(ENV{PKG_CONFIG_LIBDIR} "/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig")
 
-# The emulator that runs the target's programs (ctest, try_run): the
-# dynamic loader and libc are in /usr/aarch64-linux-gnu, the multiarch
-# libraries in /usr/lib/aarch64-linux-gnu.
-set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64 -L /usr/aarch64-linux-gnu)
+# The emulator that runs the target's programs (ctest, try_run). It takes
+# the arm64 multiarch loader and libc (libc6:arm64, /lib/aarch64-linux-gnu)
+# beside the libraries, not the cross compiler's copy: with
+# `-L /usr/aarch64-linux-gnu` (its glibc 2.36-8) under qemu 7.2 the first
+# pthread_create never returns, so OpenMP and OpenBLAS's threads hang.
+set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64)
