@@ -79,3 +79,16 @@ double tu_max_rel_diff(const float *a, const float *b, size_t n,
     }
     return worst;
 }
+
+int tu_kernel_wanted(const char *name) {
+    const char *list = getenv("VGG_TEST_KERNELS");
+    if (!list || !*list) return 1;
+    const size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        const size_t len = strcspn(p, ",");
+        if (len == n && strncmp(p, name, n) == 0) return 1;
+        p += len;
+        if (*p == ',') p++;
+    }
+    return 0;
+}

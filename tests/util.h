@@ -23,5 +23,10 @@ int tu_write_cifar_dir(const char *dir, int per_batch, int ntest,
 void tu_fill_uniform(float *x, size_t n, float lo, float hi, vgg_rng *rng);
 double tu_max_rel_diff(const float *a, const float *b, size_t n,
                        double floor_abs);
+/* 1 when the tests that run once per kernel should run kernel `name`: all
+ * of them unless VGG_TEST_KERNELS lists some (comma-separated), as the
+ * aarch64 run under qemu does (scripts/cross-aarch64) to stay within
+ * minutes. The portable kernel stays the reference either way. */
+int tu_kernel_wanted(const char *name);
 
 #endif

@@ -12,11 +12,17 @@ extern const vgg_kernel vgg_kernel_generic;
 #if defined(__x86_64__)
 extern const vgg_kernel vgg_kernel_avx512, vgg_kernel_avx2;
 #endif
+#if defined(__aarch64__)
+extern const vgg_kernel vgg_kernel_neon;
+#endif
 
 static const vgg_kernel *const table[] = {
 #if defined(__x86_64__)
     &vgg_kernel_avx512,
     &vgg_kernel_avx2,
+#endif
+#if defined(__aarch64__)
+    &vgg_kernel_neon,
 #endif
     &vgg_kernel_generic,
     NULL,
