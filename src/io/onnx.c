@@ -116,14 +116,17 @@ static char *json_names(const vgg_ckpt_meta *meta) {
 }
 
 /* The graph's nodes and initialisers; returns VGG_OK or a failure (an
- * unsupported layer, or memory). */
-static vgg_status graph(vgg_pb *b, const vgg_model *m, const char *source,
-                        vgg_error *err) {
-    char x[32], y[32], name[64], wname[64], bname[64], doc[96];
+ * unsupported layer, or memory). Names come from the configuration's walk,
+ * the values from m. */
+static vgg_status graph(vgg_pb *b, const vgg_model *m, const vgg_arch *a,
+                        const char *source, vgg_error *err) {
+    char x[48], y[48], z[64], name[64], doc[96];
     const int S = m->cfg.side;
     vgg_pb_string(b, GRAPH_NAME, "vgg");
     vgg_pb_string(b, GRAPH_DOC,
-                  "evaluation mode; batch norm folded into the convolutions");
+                  m->cfg.no_bn ? "evaluation mode"
+                               : "evaluation mode; batch norm folded into "
+                                 "the convolutions");
 
     /* normalisation: (input - mean) / std, broadcast over [1,3,1,1] */
     const int64_t c3[4] = {1, 3, 1, 1};
@@ -139,10 +142,9 @@ static vgg_status graph(vgg_pb *b, const vgg_model *m, const char *source,
                        "x0"));
     snprintf(x, sizeof x, "x0");
 
-    float *fw = NULL, *fb = NULL;
-    int ti = 0; /* index into m->tensors: the checkpoint's names */
     for (int i = 0; i < m->nlayers; i++) {
         const vgg_layer *L = &m->layers[i];
+        const vgg_tensor *t = a->tensors + a->layers[i].tensor0;
         snprintf(y, sizeof y, "x%d", i + 1);
         if (L->kind == VGG_LAYER_POOL) {
             snprintf(name, sizeof name, "pool%d", i);
@@ -151,37 +153,48 @@ static vgg_status graph(vgg_pb *b, const vgg_model *m, const char *source,
             attr_ints(b, "kernel_shape", k, 2);
             attr_ints(b, "strides", k, 2);
             vgg_pb_end(b, nd);
-        } else if (L->kind == VGG_LAYER_CONV) {
-            /* the layer's weight and bias names: conv<b>.<p>.weight/bias */
-            snprintf(wname, sizeof wname, "%s", m->tensors[ti].name);
-            snprintf(bname, sizeof bname, "%s", m->tensors[ti + 1].name);
-            snprintf(doc, sizeof doc, "batch norm %.*s folded in",
-                     (int)(strlen(m->tensors[ti + 2].name) - 7),
-                     m->tensors[ti + 2].name);
-            ti += 7;
-            const size_t kk = (size_t)L->cin * 9;
-            fw = malloc(sizeof(float) * (size_t)L->cout * kk);
-            fb = malloc(sizeof(float) * (size_t)L->cout);
-            if (!fw || !fb) break;
-            for (int c = 0; c < L->cout; c++) {
-                double a = L->gamma[c] / sqrt((double)L->run_var[c] + BN_EPS);
-                for (size_t j = 0; j < kk; j++)
-                    fw[c * kk + j] = (float)(L->w[c * kk + j] * a);
-                fb[c] = (float)(L->beta[c] +
-                                ((double)L->b[c] - L->run_mean[c]) * a);
+        } else if (L->kind == VGG_LAYER_CONV &&
+                   (L->kernel == 3 || L->kernel == 1)) {
+            const size_t kk = (size_t)L->cin * L->kernel * L->kernel;
+            float *fw = malloc(sizeof(float) * (size_t)L->cout * kk);
+            float *fb = malloc(sizeof(float) * (size_t)L->cout);
+            if (!fw || !fb) {
+                free(fw);
+                free(fb);
+                return vgg_fail(err, VGG_ERR_NOMEM,
+                                "%s: cannot allocate layer %d's weights",
+                                source, i);
             }
-            const int64_t wd[4] = {L->cout, L->cin, 3, 3}, bd[1] = {L->cout};
-            tensor(b, wname, doc, 4, wd, fw);
-            tensor(b, bname, doc, 1, bd, fb);
+            /* with batch norm: folded in, as vgg_batchnorm_forward_eval
+             * computes it; without, the weights and bias as they are */
+            for (int c = 0; c < L->cout; c++) {
+                double g = L->bn ? L->gamma[c] / sqrt((double)L->run_var[c] +
+                                                      BN_EPS)
+                                 : 1.0;
+                for (size_t j = 0; j < kk; j++)
+                    fw[c * kk + j] = (float)(L->w[c * kk + j] * g);
+                fb[c] = L->bn ? (float)(L->beta[c] +
+                                        ((double)L->b[c] - L->run_mean[c]) * g)
+                              : L->b[c];
+            }
+            doc[0] = 0;
+            if (L->bn) /* the batch norm's name: conv<b>.<p+1> */
+                snprintf(doc, sizeof doc, "batch norm %.*s folded in",
+                         (int)(strlen(t[2].name) - strlen(".weight")),
+                         t[2].name);
+            const int64_t wd[4] = {L->cout, L->cin, L->kernel, L->kernel},
+                          bd[1] = {L->cout};
+            tensor(b, t[0].name, doc[0] ? doc : NULL, 4, wd, fw);
+            tensor(b, t[1].name, doc[0] ? doc : NULL, 1, bd, fb);
             free(fw);
             free(fb);
-            fw = fb = NULL;
             snprintf(name, sizeof name, "conv%d", i);
-            char z[40];
             snprintf(z, sizeof z, "%s.conv", y);
             size_t nd = node(b, "Conv", name,
-                             (const char *[]){x, wname, bname, NULL}, z);
-            const int64_t k[2] = {3, 3}, pads[4] = {1, 1, 1, 1};
+                             (const char *[]){x, t[0].name, t[1].name, NULL},
+                             z);
+            const int64_t k[2] = {L->kernel, L->kernel};
+            const int64_t p = L->kernel / 2, pads[4] = {p, p, p, p};
             attr_ints(b, "kernel_shape", k, 2);
             attr_ints(b, "pads", pads, 4);
             vgg_pb_end(b, nd);
@@ -189,35 +202,39 @@ static vgg_status graph(vgg_pb *b, const vgg_model *m, const char *source,
             vgg_pb_end(b, node(b, "Relu", name, (const char *[]){z, NULL}, y));
         } else {
             return vgg_fail(err, VGG_ERR_FORMAT,
-                            "%s: layer %d (kind %d) has no ONNX export; "
-                            "expected convolutions and max-pools",
-                            source, i, (int)L->kind);
+                            "%s: layer %d (kind %d, kernel %d) has no ONNX "
+                            "export; expected 3x3 or 1x1 convolutions and "
+                            "max-pools",
+                            source, i, (int)L->kind, L->kernel);
         }
         snprintf(x, sizeof x, "%s", y);
     }
-    if (fw || fb) {
-        free(fw);
-        free(fb);
-        return vgg_fail(err, VGG_ERR_NOMEM, "cannot allocate folded weights");
-    }
-    /* the classifier: Flatten -> Gemm(x, W^T) + b */
+    /* the head: Flatten, then Gemm(x, W^T) + b for each linear layer, with
+     * ReLU after the hidden ones (their dropout is the identity here) */
     vgg_pb_end(b, node(b, "Flatten", "flatten", (const char *[]){x, NULL},
                        "features"));
-    const int64_t wd[2] = {m->cfg.classes, m->features},
-                  bd[1] = {m->cfg.classes};
-    const vgg_tensor *tw = vgg_model_find_tensor(m, "fc1.weight"),
-                     *tb = vgg_model_find_tensor(m, "fc1.bias");
-    if (!tw || !tb)
-        return vgg_fail(err, VGG_ERR_FORMAT,
-                        "%s: no fc1.weight / fc1.bias; expected the linear "
-                        "classifier", source);
-    tensor(b, tw->name, NULL, 2, wd, m->fc_w);
-    tensor(b, tb->name, NULL, 1, bd, m->fc_b);
-    size_t nd = node(b, "Gemm", "fc1",
-                     (const char *[]){"features", tw->name, tb->name, NULL},
-                     "logits");
-    attr_int(b, "transB", 1);
-    vgg_pb_end(b, nd);
+    snprintf(x, sizeof x, "features");
+    for (int j = 0; j < m->nfc; j++) {
+        const vgg_fc *F = &m->fc[j];
+        const vgg_tensor *t = a->tensors + a->layers[m->nlayers + j].tensor0;
+        const int64_t wd[2] = {F->cout, F->cin}, bd[1] = {F->cout};
+        tensor(b, t[0].name, NULL, 2, wd, F->w);
+        tensor(b, t[1].name, NULL, 1, bd, F->b);
+        const int last = j + 1 == m->nfc;
+        snprintf(name, sizeof name, "fc%d", j + 1);
+        snprintf(y, sizeof y, last ? "logits" : "h%d", j + 1);
+        snprintf(z, sizeof z, "%s.linear", y);
+        size_t nd = node(b, "Gemm", name,
+                         (const char *[]){x, t[0].name, t[1].name, NULL},
+                         last ? y : z);
+        attr_int(b, "transB", 1);
+        vgg_pb_end(b, nd);
+        if (!last) {
+            snprintf(name, sizeof name, "fc%d.relu", j + 1);
+            vgg_pb_end(b, node(b, "Relu", name, (const char *[]){z, NULL}, y));
+        }
+        snprintf(x, sizeof x, "%s", y);
+    }
 
     const int64_t in[4] = {-1, 3, S, S}, out[2] = {-1, m->cfg.classes};
     value_info(b, GRAPH_INPUT, "input", 4, in);
@@ -242,9 +259,16 @@ vgg_status vgg_onnx_encode(vgg_pb *out, const vgg_model *m,
                   "[N,3,S,S] RGB in [0,1]; output: logits [N,classes] "
                   "(softmax for probabilities), classes in the metadata "
                   "'class_names'.");
-    size_t g = vgg_pb_begin(b, MODEL_GRAPH);
-    vgg_status st = graph(b, m, source, err);
-    vgg_pb_end(b, g);
+    vgg_arch *a = malloc(sizeof *a);
+    if (!a)
+        return vgg_fail(err, VGG_ERR_NOMEM, "%s: out of memory", source);
+    vgg_status st = vgg_arch_walk(a, &m->cfg, err);
+    if (!st) {
+        size_t g = vgg_pb_begin(b, MODEL_GRAPH);
+        st = graph(b, m, a, source, err);
+        vgg_pb_end(b, g);
+    }
+    free(a);
 
     char *names = st ? NULL : json_names(meta);
     char buf[128];
@@ -261,7 +285,13 @@ vgg_status vgg_onnx_encode(vgg_pb *out, const vgg_model *m,
         snprintf(buf, sizeof buf, "%d", meta->epoch);
         entry(b, MODEL_METADATA, "epoch", buf);
         entry(b, MODEL_METADATA, "source", source);
-        entry(b, MODEL_METADATA, "batch_norm", "folded into Conv");
+        entry(b, MODEL_METADATA, "batch_norm",
+              m->cfg.no_bn ? "none" : "folded into Conv");
+        char arch[VGG_MAX_LAYERS * 8 + 1];
+        vgg_config_format(arch, sizeof arch, &m->cfg);
+        entry(b, MODEL_METADATA, "arch", arch);
+        vgg_config_format_head(buf, sizeof buf, &m->cfg);
+        entry(b, MODEL_METADATA, "head", buf);
     }
     if (!st && !names) st = VGG_ERR_NOMEM;
     free(names);
