@@ -96,25 +96,30 @@ static double peak_rss_mb(void) {
 
 /* ---- FLOPs from the model's shapes (multiply-add = 2 FLOP) ---- */
 
-static double conv_flops(const vgg_layer *L) {
-    return 2.0 * L->cin * 9.0 * L->cout * L->H * L->W;
-}
+/* The configuration's walk (vgg_arch_walk): the shapes the model is
+ * built from. */
+static vgg_arch walk;
+
+static double conv_flops(int i) { return 2.0 * walk.layers[i].macs; }
 
 /* Per image. Backward: weight gradient as forward, input gradient as
  * forward except for the first convolution (its input is the image). */
 static void model_flops(const vgg_model *m, double *fwd, double *bwd) {
     double f = 0.0, b = 0.0;
     int first = 1;
-    for (int i = 0; i < m->nlayers; i++) {
-        const vgg_layer *L = &m->layers[i];
-        if (L->kind != VGG_LAYER_CONV) continue;
-        f += conv_flops(L);
-        b += conv_flops(L) * (first ? 1.0 : 2.0);
+    if (vgg_arch_walk(&walk, &m->cfg, NULL)) {
+        *fwd = *bwd = 0.0;
+        return;
+    }
+    for (int i = 0; i < walk.nlayers; i++) {
+        const vgg_arch_layer *L = &walk.layers[i];
+        if (L->kind == VGG_LAYER_POOL) continue;
+        f += 2.0 * L->macs;
+        b += 2.0 * L->macs * (first ? 1.0 : 2.0);
         first = 0;
     }
-    double fc = 2.0 * m->features * m->cfg.classes;
-    *fwd = f + fc;
-    *bwd = b + 2.0 * fc;
+    *fwd = f;
+    *bwd = b;
 }
 
 /* ---- --gemm-only: the GEMMs of one training step, nothing else ---- */
@@ -648,7 +653,7 @@ int main(int argc, char **argv) {
                 bsum += b;
                 printf("  %2d  %-26s %9.2f %9.2f", i, lab, 1e3 * f, 1e3 * b);
                 if (i < m->nlayers && m->layers[i].kind == VGG_LAYER_CONV) {
-                    double cf = conv_flops(&m->layers[i]) * o.batch_size;
+                    double cf = conv_flops(i) * o.batch_size;
                     const double bf = cf * (first ? 1 : 2);
                     const double gf = layer_s[2 * nl + i] / o.steps,
                                  gb = layer_s[3 * nl + i] / o.steps;
