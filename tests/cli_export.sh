@@ -84,6 +84,46 @@ else
     missing+=("onnxruntime-node (not in $ORT_DIR; run scripts/install-onnxruntime)")
 fi
 
+# The family: 1x1 layers with batch norm folded, a network without batch
+# norm, and the fc:W head (Gemm-Relu twice, dropout the identity).
+for net in "vgg16c/16|fc:16|13" "vgg11-nobn/16|fc:16|8"; do
+    IFS='|' read -r arch head nconv <<< "$net"
+    "$BIN/vggtrain" --data "$T/data" --arch "$arch" --head "$head" --classes 3 \
+        --threads 1 --batch-size 12 --epochs 1 --out "$T/f.bin" > /dev/null ||
+        fail "training $arch"
+    "$BIN/vggexport" "$T/f.bin" "$T/f.onnx" || fail "vggexport $arch"
+    "$BIN/vggeval" "$T/f.bin" --data "$T/data" --threads 1 --logits "$T/fw.csv" \
+        > /dev/null || fail "vggeval $arch"
+    if "$PY" -c 'import onnx' 2>/dev/null; then
+        "$PY" - "$T/f.onnx" "$head" "$nconv" <<'PY' || fail "onnx.checker on $arch"
+import json, sys
+import onnx
+m = onnx.load(sys.argv[1])
+onnx.checker.check_model(m, full_check=True)
+ops = [n.op_type for n in m.graph.node]
+assert ops.count("Gemm") == 3 and ops.count("Conv") == int(sys.argv[3]), ops
+meta = {p.key: p.value for p in m.metadata_props}
+assert meta["head"] == sys.argv[2], meta
+print("  %s: check_model(full_check=True) passed" % meta["arch"])
+PY
+    fi
+    if [ -s "$T/got.csv" ]; then
+        VGG_ORT_DIR="$ORT_DIR" node "$SRC/scripts/onnx_eval.js" "$T/f.onnx" "$T/data" \
+            --classes airplane,automobile,bird --logits "$T/fg.csv" > /dev/null ||
+            fail "onnx_eval.js on $arch"
+        python3 - "$T/fw.csv" "$T/fg.csv" <<'PY' || fail "$arch: ONNX Runtime and vggeval disagree"
+import sys
+rows = lambda p: [[float(v) for v in l.split(",")[1:]] for l in list(open(p))[1:]]
+worst = 0.0
+for a, b in zip(rows(sys.argv[1]), rows(sys.argv[2])):
+    worst = max(worst, max(abs(x - y) for x, y in zip(a, b)) / max(map(abs, a)))
+print("  logits: worst difference %.2e of the image's largest logit" % worst)
+assert worst <= 1e-4, worst
+PY
+    fi
+done
+rm -f "$T/f.bin" "$T/f.onnx" "$T/fw.csv" "$T/fg.csv"
+
 # Bad input: exit 1, a message naming the file, nothing written.
 cp "$T/m.onnx" "$T/keep.onnx"
 expect_fail() { # name-in-message, then the arguments

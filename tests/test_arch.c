@@ -38,12 +38,19 @@ static void test_named(void **state) {
         assert_int_equal(convs(&c) + 3, weight_layers[i]);
         assert_int_equal(c.no_bn, 0);
         assert_string_equal(vgg_config_name(&c), names[i]);
-        char nobn[32];
+        char nobn[40];
         snprintf(nobn, sizeof nobn, "%s-nobn", names[i]);
         c = parse(nobn, NULL);
         assert_int_equal(c.no_bn, 1);
         assert_string_equal(vgg_config_name(&c), nobn);
     }
+    /* widths divided */
+    vgg_config q = parse("vgg16c-nobn/8", NULL);
+    assert_int_equal(q.no_bn, 1);
+    char t8[256];
+    vgg_config_format(t8, sizeof t8, &q);
+    assert_string_equal(t8, "8 8 M 16 16 M 32 32 32:1 M 64 64 64:1 M 64 64 "
+                            "64:1 M");
     vgg_config d = parse("vgg16", NULL), v = vgg_config_vgg16(3);
     assert_true(vgg_config_equal(&d, &v));
     vgg_config c = parse("vgg16c", NULL);
@@ -62,8 +69,9 @@ static void test_syntax_errors(void **state) {
     vgg_config c;
     vgg_error err = {0};
     const char *bad[] = {"64:2 M", "64: M", "64:1x M", "vgg17", "vgg16-bn",
-                         "Mx", "0", ""};
-    for (int i = 0; i < 8; i++) {
+                         "Mx", "0", "", "vgg16/0", "vgg16/65", "vgg16/8x",
+                         "vgg16/8-nobn"};
+    for (int i = 0; i < 12; i++) {
         assert_int_equal(vgg_config_parse(&c, bad[i], 3, &err), VGG_ERR_ARG);
         assert_non_null(strstr(err.msg, bad[i]));
     }

@@ -91,16 +91,32 @@ vgg_status vgg_config_parse(vgg_config *cfg, const char *spec, int classes,
     for (int i = 0; i < NNAMED; i++) {
         size_t n = strlen(named[i].name);
         if (strncmp(spec, named[i].name, n)) continue;
-        if (!spec[n] || !strcmp(spec + n, "-nobn")) {
-            cfg->no_bn = spec[n] != 0;
-            return parse_table(cfg, named[i].table, err);
+        const char *rest = spec + n;
+        int no_bn = !strncmp(rest, "-nobn", 5);
+        if (no_bn) rest += 5;
+        long div = 1;
+        if (*rest == '/') { /* NAME/D: every width divided by D */
+            char *end;
+            div = strtol(rest + 1, &end, 10);
+            if (end == rest + 1 || *end || div < 1 || div > 64) break;
+            rest = end;
         }
+        if (*rest) continue;
+        cfg->no_bn = no_bn;
+        vgg_status st = parse_table(cfg, named[i].table, err);
+        for (int j = 0; j < cfg->nlayers; j++)
+            if (cfg->layers[j] != VGG_POOL)
+                cfg->layers[j] = cfg->layers[j] / (int)div > 0
+                                     ? cfg->layers[j] / (int)div
+                                     : 1;
+        return st;
     }
     if (!strncmp(spec, "vgg", 3))
         return vgg_fail(err, VGG_ERR_ARG,
                         "network '%s': expected one of %s, each optionally "
-                        "with -nobn (e.g. vgg16-nobn), or a table such as "
-                        "'64 64 M 128 M'",
+                        "with -nobn (e.g. vgg16-nobn) and /D to divide the "
+                        "widths by D from 1 to 64 (vgg16/8), or a table "
+                        "such as '64 64 M 128 M'",
                         spec, vgg_config_names());
     return parse_table(cfg, spec, err);
 }

@@ -48,7 +48,9 @@ vgg_config vgg_config_vgg16(int classes);
  * a 3x3 convolution, W:1 a 1x1 one, W:3 the same as W), or one of the
  * paper's configurations by name (vgg_config_names): vgg11, vgg13, vgg16,
  * vgg19 (A, B, D, E), vgg16c (C: the third convolution of blocks 3-5 is
- * 1x1), each with batch norm, or with "-nobn" appended without. The head
+ * 1x1), each with batch norm, or with "-nobn" appended without, and
+ * optionally "/D" after that: every width divided by D (1 to 64; at least
+ * 1), e.g. "vgg16c-nobn/8", a narrow network for tests. The head
  * is the linear one (vgg_config_set_head changes it). */
 vgg_status vgg_config_parse(vgg_config *cfg, const char *spec, int classes,
                             vgg_error *err);
