@@ -45,7 +45,50 @@ function parseArgs(argv) {
   return o;
 }
 
+// --latency MODEL.onnx [--threads N] [--reps N] [--warmup N]: vggbench's
+// comparison. Random images [N,3,32,32] in [0,1]; prints "version ..." and
+// "latency B1 B100", the median milliseconds of a session.run at batch 1
+// and 100.
+async function latency(argv) {
+  const o = { threads: 1, reps: 10, warmup: 2 };
+  const model = argv[0];
+  for (let i = 1; i < argv.length; i++) {
+    const k = argv[i].replace(/^--/, '');
+    if (!(k in o)) throw new Error(`unknown option ${argv[i]}`);
+    o[k] = parseInt(argv[++i], 10);
+  }
+  const ort = loadOrt();
+  const session = await ort.InferenceSession.create(model, {
+    intraOpNumThreads: o.threads, interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  });
+  let r = 1;
+  const x = new Float32Array(100 * 3072).map(() => {
+    r = (r * 1103515245 + 12345) >>> 0;
+    return (r >>> 8) / 16777216;
+  });
+  const out = [];
+  for (const n of [1, 100]) {
+    const t = new ort.Tensor('float32', x.subarray(0, n * 3072), [n, 3, 32, 32]);
+    const times = [];
+    for (let k = 0; k < o.warmup + o.reps; k++) {
+      const t0 = process.hrtime.bigint();
+      await session.run({ input: t });
+      if (k >= o.warmup) times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    times.sort((a, b) => a - b);
+    const m = times.length;
+    out.push(m % 2 ? times[(m - 1) / 2] : (times[m / 2 - 1] + times[m / 2]) / 2);
+  }
+  const v = require(path.join(path.dirname(require.resolve('onnxruntime-node', {
+    paths: [path.join(process.env.VGG_ORT_DIR || path.join(os.homedir(), '.cache',
+      'vgg-onnxruntime'), 'node_modules')] })), '..', 'package.json')).version;
+  console.log(`version onnxruntime-node ${v}`);
+  console.log(`latency ${out[0].toFixed(4)} ${out[1].toFixed(4)}`);
+}
+
 async function main() {
+  if (process.argv[2] === '--latency') return latency(process.argv.slice(3));
   const o = parseArgs(process.argv.slice(2));
   const ort = loadOrt();
   const names = fs.readFileSync(path.join(o.data, 'batches.meta.txt'), 'utf8')

@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "cli/bench_latency.h"
 #include "cli/common/args.h"
 #include "vgg/conv_choice.h"
 #include "vgg/gemm.h"
@@ -27,6 +28,7 @@ static const char *prog = "vggbench";
 typedef struct options {
     int steps, warmup, batch_size, eval_batch_size, threads, classes;
     int verbose, json, gemm_only;
+    const char *latency, *onnx; /* --latency MODEL, --onnx FILE */
     vgg_gemm_impl gemm;
     vgg_conv_mode conv;
     uint64_t seed;
@@ -53,6 +55,13 @@ static void usage(FILE *f) {
 "  --seed N             seeds weights and the batch [1]\n"
 "  --gemm-only          time only the GEMMs of a training step on the\n"
 "                       convolution shapes (vgg_gemm and cblas_sgemm)\n"
+"  --latency MODEL      instead: evaluation latency of checkpoint MODEL at\n"
+"                       batch 1 and 100 (median of --steps calls), ours,\n"
+"                       PyTorch's (/usr/bin/python3 with torch) and ONNX\n"
+"                       Runtime's (onnxruntime-node) on its ONNX export,\n"
+"                       side by side; same images, threads and network\n"
+"  --onnx FILE          with --latency: the export to run in ONNX Runtime\n"
+"                       [exported from MODEL to a temporary file]\n"
 "  --verbose            per-layer breakdown, and each conv pass timed by\n"
 "                       every algorithm that fits\n"
 "  --json               one JSON object on stdout instead of the text\n"
@@ -362,6 +371,12 @@ int main(int argc, char **argv) {
             o.json = 1;
         } else if (!strcmp(argv[i], "--gemm-only")) {
             o.gemm_only = 1;
+        } else if (args_match(prog, argc, argv, &i, "--latency", &v)) {
+            bad = args_path(prog, "--latency", v) != 0;
+            o.latency = v;
+        } else if (args_match(prog, argc, argv, &i, "--onnx", &v)) {
+            bad = args_path(prog, "--onnx", v) != 0;
+            o.onnx = v;
         } else if (args_match(prog, argc, argv, &i, "--steps", &v)) {
             bad = !v || args_int(prog, "--steps", v, 1, 100000, &o.steps);
         } else if (args_match(prog, argc, argv, &i, "--warmup", &v)) {
@@ -411,6 +426,19 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s: --gemm: %s is not available here; using %s\n",
                 prog, o.gemm == VGG_GEMM_AVX512 ? "avx512" : "openblas",
                 vgg_gemm_name());
+
+    if (o.latency) {
+        /* the build folder (tests/torch_dump) is this program's */
+        char bin[4096] = ".";
+        ssize_t n = readlink("/proc/self/exe", bin, sizeof bin - 1);
+        if (n > 0) {
+            bin[n] = 0;
+            char *slash = strrchr(bin, '/');
+            if (slash) *slash = 0;
+        }
+        return bench_latency(o.latency, o.onnx, bin, o.threads, o.steps,
+                             o.warmup, o.json);
+    }
 
     vgg_error err = {0};
     vgg_config cfg = vgg_config_vgg16(o.classes);
