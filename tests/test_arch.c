@@ -68,9 +68,9 @@ static void test_syntax_errors(void **state) {
     (void)state;
     vgg_config c;
     vgg_error err = {0};
-    const char *bad[] = {"64:2 M", "64: M", "64:1x M", "vgg17", "vgg16-bn",
-                         "Mx", "0", "", "vgg16/0", "vgg16/65", "vgg16/8x",
-                         "vgg16/8-nobn"};
+    const char *bad[] = {"64:2 M",   "64: M",    "64:1x M",  "vgg17",
+                         "vgg16-bn", "Mx",       "0",        "",
+                         "vgg16/0",  "vgg16/65", "vgg16/8x", "vgg16/8-nobn"};
     for (int i = 0; i < 12; i++) {
         assert_int_equal(vgg_config_parse(&c, bad[i], 3, &err), VGG_ERR_ARG);
         assert_non_null(strstr(err.msg, bad[i]));

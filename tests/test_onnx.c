@@ -19,17 +19,16 @@
 static void test_varints_and_fields(void **state) {
     (void)state;
     vgg_pb b = {0};
-    vgg_pb_int64(&b, 1, 150);         /* 08 96 01: the protobuf guide's */
-    vgg_pb_string(&b, 2, "testing");  /* 12 07 t e s t i n g */
-    vgg_pb_int64(&b, 3, -1);          /* 18 + ten bytes */
-    vgg_pb_float(&b, 4, 1.0f);        /* 25 00 00 80 3f */
+    vgg_pb_int64(&b, 1, 150);        /* 08 96 01: the protobuf guide's */
+    vgg_pb_string(&b, 2, "testing"); /* 12 07 t e s t i n g */
+    vgg_pb_int64(&b, 3, -1);         /* 18 + ten bytes */
+    vgg_pb_float(&b, 4, 1.0f);       /* 25 00 00 80 3f */
     const int64_t v[3] = {3, 270, 86942};
     vgg_pb_packed_int64(&b, 5, v, 3); /* 2a 06 03 8e 02 9e a7 05 */
     static const uint8_t want[] = {
-        0x08, 0x96, 0x01, 0x12, 0x07, 't', 'e', 's', 't', 'i', 'n', 'g',
-        0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
-        0x25, 0x00, 0x00, 0x80, 0x3f,
-        0x2a, 0x06, 0x03, 0x8e, 0x02, 0x9e, 0xa7, 0x05};
+        0x08, 0x96, 0x01, 0x12, 0x07, 't',  'e',  's',  't',  'i',  'n',  'g',
+        0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x25,
+        0x00, 0x00, 0x80, 0x3f, 0x2a, 0x06, 0x03, 0x8e, 0x02, 0x9e, 0xa7, 0x05};
     assert_false(b.failed);
     assert_int_equal(b.len, sizeof want);
     assert_memory_equal(b.data, want, sizeof want);
@@ -84,7 +83,8 @@ static void test_encode(void **state) {
     vgg_error err = {0};
     assert_int_equal(vgg_onnx_encode(&b, m, &meta, "m.bin", &err), VGG_OK);
     /* ir_version 8 first, then the opset import (domain "", version 13) */
-    static const uint8_t head[] = {0x08, 0x08, 0x42, 0x04, 0x0a, 0x00, 0x10, 0x0d};
+    static const uint8_t head[] = {0x08, 0x08, 0x42, 0x04,
+                                   0x0a, 0x00, 0x10, 0x0d};
     assert_true(b.len > (size_t)m->nparams * 4);
     assert_memory_equal(b.data, head, sizeof head);
     vgg_pb_free(&b);

@@ -73,8 +73,7 @@ VGG_API int vgg_classifier_batch_max(const vgg_classifier *c);
  * (before softmax; vgg_top_k turns a row into probabilities). This is the
  * same input and output as the ONNX file vggexport writes. */
 VGG_API vgg_status vgg_classifier_logits(vgg_classifier *c, const float *rgb,
-                                         int n, float *logits,
-                                         vgg_error *err);
+                                         int n, float *logits, vgg_error *err);
 
 /* Logits of one PNG file (any colour type and size: converted to 8-bit
  * RGB with alpha dropped, and resized to S x S by area averaging when

@@ -81,7 +81,8 @@ static int other(const char *cmd, double ms[2], char *note, size_t n) {
     int got = 0;
     note[0] = 0;
     while (fgets(line, sizeof line, p)) {
-        if (sscanf(line, "latency %lf %lf", &ms[0], &ms[1]) == 2) got = 1;
+        if (sscanf(line, "latency %lf %lf", &ms[0], &ms[1]) == 2)
+            got = 1;
         else if (!strncmp(line, "version ", 8))
             snprintf(note, n, "%.*s", (int)strcspn(line + 8, "\n"), line + 8);
     }
@@ -113,8 +114,8 @@ int bench_latency(const char *model, const char *onnx, const char *bin_dir,
         onnx = tmp;
     }
     vgg_ckpt_meta_free(&meta);
-    const char *src = getenv("VGG_SOURCE_DIR") ? getenv("VGG_SOURCE_DIR")
-                                                : VGG_SOURCE_DIR;
+    const char *src =
+        getenv("VGG_SOURCE_DIR") ? getenv("VGG_SOURCE_DIR") : VGG_SOURCE_DIR;
     double ms[3][2] = {{0}};
     int ok[3] = {0};
     char note[3][128] = {"", "", ""}, cmd[8192];
@@ -135,7 +136,8 @@ int bench_latency(const char *model, const char *onnx, const char *bin_dir,
     static const char *names[3] = {"vggtrain", "pytorch", "onnxruntime"};
     if (json) {
         printf("{\"latency\": {\"model\": \"%s\", \"threads\": %d, "
-               "\"reps\": %d", model, threads, reps);
+               "\"reps\": %d",
+               model, threads, reps);
         for (int i = 0; i < 3; i++) {
             if (!ok[i]) {
                 printf(", \"%s\": null", names[i]);
@@ -148,7 +150,8 @@ int bench_latency(const char *model, const char *onnx, const char *bin_dir,
         printf("}}\n");
     } else {
         printf("evaluation latency of %s, %d threads, median of %d calls "
-               "(after %d untimed)\n", model, threads, reps, warmup);
+               "(after %d untimed)\n",
+               model, threads, reps, warmup);
         printf("%-12s %12s %14s %12s  %s\n", "runtime", "batch 1 ms",
                "batch 100 ms", "img/s @100", "");
         for (int i = 0; i < 3; i++) {
@@ -156,8 +159,8 @@ int bench_latency(const char *model, const char *onnx, const char *bin_dir,
                 printf("%-12s %12.2f %14.1f %12.0f  %s\n", names[i], ms[i][0],
                        ms[i][1], 1e5 / ms[i][1], note[i]);
             else
-                printf("%-12s %12s %14s %12s  (not available: %s)\n",
-                       names[i], "-", "-", "-",
+                printf("%-12s %12s %14s %12s  (not available: %s)\n", names[i],
+                       "-", "-", "-",
                        i == 1 ? "/usr/bin/python3 with torch"
                               : "node with onnxruntime-node, "
                                 "scripts/install-onnxruntime");

@@ -10,22 +10,30 @@
 static const char *prog = "vggexport";
 
 static void usage(FILE *f) {
-    fprintf(f,
-"usage: vggexport MODEL OUT.onnx\n"
-"Writes the network of a vggtrain checkpoint (MODEL, e.g. model.bin) as an\n"
-"ONNX model in evaluation mode: input 'input', float32 [N,3,32,32], RGB in\n"
-"[0,1] (pixel / 255); the checkpoint's per-channel normalisation is the\n"
-"graph's first two nodes; batch norm is folded into the convolutions;\n"
-"output 'logits', float32 [N,classes]. The class names are in the model's\n"
-"metadata (key class_names, a JSON array in label order). IR version 8,\n"
-"opset 13. OUT.onnx is replaced atomically: on any error it is left as it\n"
-"was and no partial file remains.\n"
-"\n"
-"  --help             this text\n"
-"  --version          the version\n"
-"\n"
-"Exit status: 0 written, 1 runtime error (unreadable or bad checkpoint,\n"
-"a layer ONNX cannot express, unwritable output), 2 usage error.\n");
+    fprintf(
+        f,
+        "usage: vggexport MODEL OUT.onnx\n"
+        "Writes the network of a vggtrain checkpoint (MODEL, e.g. model.bin) "
+        "as an\n"
+        "ONNX model in evaluation mode: input 'input', float32 [N,3,32,32], "
+        "RGB in\n"
+        "[0,1] (pixel / 255); the checkpoint's per-channel normalisation is "
+        "the\n"
+        "graph's first two nodes; batch norm is folded into the convolutions;\n"
+        "output 'logits', float32 [N,classes]. The class names are in the "
+        "model's\n"
+        "metadata (key class_names, a JSON array in label order). IR version "
+        "8,\n"
+        "opset 13. OUT.onnx is replaced atomically: on any error it is left as "
+        "it\n"
+        "was and no partial file remains.\n"
+        "\n"
+        "  --help             this text\n"
+        "  --version          the version\n"
+        "\n"
+        "Exit status: 0 written, 1 runtime error (unreadable or bad "
+        "checkpoint,\n"
+        "a layer ONNX cannot express, unwritable output), 2 usage error.\n");
 }
 
 int main(int argc, char **argv) {
@@ -46,14 +54,18 @@ int main(int argc, char **argv) {
         } else if (!out) {
             out = argv[i];
         } else {
-            fprintf(stderr, "%s: unexpected argument '%s'; expected MODEL "
-                            "OUT.onnx\n", prog, argv[i]);
+            fprintf(stderr,
+                    "%s: unexpected argument '%s'; expected MODEL "
+                    "OUT.onnx\n",
+                    prog, argv[i]);
             return EXIT_USAGE;
         }
     }
     if (!in || !out || !*in || !*out) {
-        fprintf(stderr, "%s: expected MODEL OUT.onnx (e.g. vggexport "
-                        "model.bin model.onnx); see --help\n", prog);
+        fprintf(stderr,
+                "%s: expected MODEL OUT.onnx (e.g. vggexport "
+                "model.bin model.onnx); see --help\n",
+                prog);
         return EXIT_USAGE;
     }
     vgg_error err = {0};

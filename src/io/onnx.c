@@ -13,20 +13,46 @@
 
 /* onnx.proto field numbers */
 enum {
-    MODEL_IR_VERSION = 1, MODEL_PRODUCER_NAME = 2, MODEL_PRODUCER_VERSION = 3,
-    MODEL_DOC = 6, MODEL_GRAPH = 7, MODEL_OPSET = 8, MODEL_METADATA = 14,
-    OPSET_DOMAIN = 1, OPSET_VERSION = 2,
-    ENTRY_KEY = 1, ENTRY_VALUE = 2,
-    GRAPH_NODE = 1, GRAPH_NAME = 2, GRAPH_INITIALIZER = 5, GRAPH_DOC = 10,
-    GRAPH_INPUT = 11, GRAPH_OUTPUT = 12,
-    NODE_INPUT = 1, NODE_OUTPUT = 2, NODE_NAME = 3, NODE_OP = 4,
+    MODEL_IR_VERSION = 1,
+    MODEL_PRODUCER_NAME = 2,
+    MODEL_PRODUCER_VERSION = 3,
+    MODEL_DOC = 6,
+    MODEL_GRAPH = 7,
+    MODEL_OPSET = 8,
+    MODEL_METADATA = 14,
+    OPSET_DOMAIN = 1,
+    OPSET_VERSION = 2,
+    ENTRY_KEY = 1,
+    ENTRY_VALUE = 2,
+    GRAPH_NODE = 1,
+    GRAPH_NAME = 2,
+    GRAPH_INITIALIZER = 5,
+    GRAPH_DOC = 10,
+    GRAPH_INPUT = 11,
+    GRAPH_OUTPUT = 12,
+    NODE_INPUT = 1,
+    NODE_OUTPUT = 2,
+    NODE_NAME = 3,
+    NODE_OP = 4,
     NODE_ATTR = 5,
-    ATTR_NAME = 1, ATTR_F = 2, ATTR_I = 3, ATTR_INTS = 8, ATTR_TYPE = 20,
-    TENSOR_DIMS = 1, TENSOR_TYPE = 2, TENSOR_NAME = 8, TENSOR_RAW = 9,
+    ATTR_NAME = 1,
+    ATTR_F = 2,
+    ATTR_I = 3,
+    ATTR_INTS = 8,
+    ATTR_TYPE = 20,
+    TENSOR_DIMS = 1,
+    TENSOR_TYPE = 2,
+    TENSOR_NAME = 8,
+    TENSOR_RAW = 9,
     TENSOR_DOC = 12,
-    VALUE_NAME = 1, VALUE_TYPE = 2,
-    TYPE_TENSOR = 1, TTENSOR_ELEM = 1, TTENSOR_SHAPE = 2,
-    SHAPE_DIM = 1, DIM_VALUE = 1, DIM_PARAM = 2,
+    VALUE_NAME = 1,
+    VALUE_TYPE = 2,
+    TYPE_TENSOR = 1,
+    TTENSOR_ELEM = 1,
+    TTENSOR_SHAPE = 2,
+    SHAPE_DIM = 1,
+    DIM_VALUE = 1,
+    DIM_PARAM = 2,
 };
 enum { ATTR_TYPE_FLOAT = 1, ATTR_TYPE_INT = 2, ATTR_TYPE_INTS = 7 };
 enum { ONNX_FLOAT = 1 };
@@ -96,8 +122,10 @@ static void value_info(vgg_pb *b, int field, const char *name, int ndim,
     size_t sh = vgg_pb_begin(b, TTENSOR_SHAPE);
     for (int i = 0; i < ndim; i++) {
         size_t d = vgg_pb_begin(b, SHAPE_DIM);
-        if (dims[i] < 0) vgg_pb_string(b, DIM_PARAM, "N");
-        else vgg_pb_int64(b, DIM_VALUE, dims[i]);
+        if (dims[i] < 0)
+            vgg_pb_string(b, DIM_PARAM, "N");
+        else
+            vgg_pb_int64(b, DIM_VALUE, dims[i]);
         vgg_pb_end(b, d);
     }
     vgg_pb_end(b, sh);
@@ -130,16 +158,16 @@ static vgg_status graph(vgg_pb *b, const vgg_model *m, const vgg_arch *a,
 
     /* normalisation: (input - mean) / std, broadcast over [1,3,1,1] */
     const int64_t c3[4] = {1, 3, 1, 1};
-    tensor(b, "normalize.mean", "per-channel mean of the RGB input in [0,1]",
-           4, c3, vgg_cifar_mean);
+    tensor(b, "normalize.mean", "per-channel mean of the RGB input in [0,1]", 4,
+           c3, vgg_cifar_mean);
     tensor(b, "normalize.std", "per-channel standard deviation", 4, c3,
            vgg_cifar_std);
     vgg_pb_end(b, node(b, "Sub", "normalize.sub",
                        (const char *[]){"input", "normalize.mean", NULL},
                        "centred"));
-    vgg_pb_end(b, node(b, "Div", "normalize.div",
-                       (const char *[]){"centred", "normalize.std", NULL},
-                       "x0"));
+    vgg_pb_end(b,
+               node(b, "Div", "normalize.div",
+                    (const char *[]){"centred", "normalize.std", NULL}, "x0"));
     snprintf(x, sizeof x, "x0");
 
     for (int i = 0; i < m->nlayers; i++) {
@@ -168,9 +196,9 @@ static vgg_status graph(vgg_pb *b, const vgg_model *m, const vgg_arch *a,
             /* with batch norm: folded in, as vgg_batchnorm_forward_eval
              * computes it; without, the weights and bias as they are */
             for (int c = 0; c < L->cout; c++) {
-                double g = L->bn ? L->gamma[c] / sqrt((double)L->run_var[c] +
-                                                      BN_EPS)
-                                 : 1.0;
+                double g =
+                    L->bn ? L->gamma[c] / sqrt((double)L->run_var[c] + BN_EPS)
+                          : 1.0;
                 for (size_t j = 0; j < kk; j++)
                     fw[c * kk + j] = (float)(L->w[c * kk + j] * g);
                 fb[c] = L->bn ? (float)(L->beta[c] +
@@ -190,9 +218,9 @@ static vgg_status graph(vgg_pb *b, const vgg_model *m, const vgg_arch *a,
             free(fb);
             snprintf(name, sizeof name, "conv%d", i);
             snprintf(z, sizeof z, "%s.conv", y);
-            size_t nd = node(b, "Conv", name,
-                             (const char *[]){x, t[0].name, t[1].name, NULL},
-                             z);
+            size_t nd =
+                node(b, "Conv", name,
+                     (const char *[]){x, t[0].name, t[1].name, NULL}, z);
             const int64_t k[2] = {L->kernel, L->kernel};
             const int64_t p = L->kernel / 2, pads[4] = {p, p, p, p};
             attr_ints(b, "kernel_shape", k, 2);
@@ -224,9 +252,9 @@ static vgg_status graph(vgg_pb *b, const vgg_model *m, const vgg_arch *a,
         snprintf(name, sizeof name, "fc%d", j + 1);
         snprintf(y, sizeof y, last ? "logits" : "h%d", j + 1);
         snprintf(z, sizeof z, "%s.linear", y);
-        size_t nd = node(b, "Gemm", name,
-                         (const char *[]){x, t[0].name, t[1].name, NULL},
-                         last ? y : z);
+        size_t nd =
+            node(b, "Gemm", name,
+                 (const char *[]){x, t[0].name, t[1].name, NULL}, last ? y : z);
         attr_int(b, "transB", 1);
         vgg_pb_end(b, nd);
         if (!last) {
@@ -260,8 +288,7 @@ vgg_status vgg_onnx_encode(vgg_pb *out, const vgg_model *m,
                   "(softmax for probabilities), classes in the metadata "
                   "'class_names'.");
     vgg_arch *a = malloc(sizeof *a);
-    if (!a)
-        return vgg_fail(err, VGG_ERR_NOMEM, "%s: out of memory", source);
+    if (!a) return vgg_fail(err, VGG_ERR_NOMEM, "%s: out of memory", source);
     vgg_status st = vgg_arch_walk(a, &m->cfg, err);
     if (!st) {
         size_t g = vgg_pb_begin(b, MODEL_GRAPH);

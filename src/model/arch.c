@@ -158,14 +158,16 @@ void vgg_config_format(char *buf, size_t cap, const vgg_config *cfg) {
             k += (size_t)snprintf(buf + k, cap - k, "%s%d:1", sep,
                                   cfg->layers[i]);
         else
-            k += (size_t)snprintf(buf + k, cap - k, "%s%d", sep,
-                                  cfg->layers[i]);
+            k +=
+                (size_t)snprintf(buf + k, cap - k, "%s%d", sep, cfg->layers[i]);
     }
 }
 
 void vgg_config_format_head(char *buf, size_t cap, const vgg_config *cfg) {
-    if (cfg->head_width) snprintf(buf, cap, "fc:%d", cfg->head_width);
-    else snprintf(buf, cap, "linear");
+    if (cfg->head_width)
+        snprintf(buf, cap, "fc:%d", cfg->head_width);
+    else
+        snprintf(buf, cap, "linear");
 }
 
 static int same_table(const vgg_config *a, const vgg_config *b) {
@@ -179,9 +181,8 @@ static int same_table(const vgg_config *a, const vgg_config *b) {
 }
 
 int vgg_config_equal(const vgg_config *a, const vgg_config *b) {
-    return same_table(a, b) && a->classes == b->classes &&
-           a->side == b->side && !a->no_bn == !b->no_bn &&
-           a->head_width == b->head_width;
+    return same_table(a, b) && a->classes == b->classes && a->side == b->side &&
+           !a->no_bn == !b->no_bn && a->head_width == b->head_width;
 }
 
 const char *vgg_config_name(const vgg_config *cfg) {
@@ -271,9 +272,9 @@ vgg_status vgg_arch_walk(vgg_arch *a, const vgg_config *cfg, vgg_error *err) {
         snprintf(name, sizeof name, "conv%d.%d.bias", block, pos);
         add(a, name, VGG_TENSOR_PARAM, 1, vshape);
         if (L->bn) {
-            static const char *const leaf[5] = {
-                "weight", "bias", "running_mean", "running_var",
-                "num_batches_tracked"};
+            static const char *const leaf[5] = {"weight", "bias",
+                                                "running_mean", "running_var",
+                                                "num_batches_tracked"};
             static const vgg_tensor_kind kind[5] = {
                 VGG_TENSOR_PARAM, VGG_TENSOR_PARAM, VGG_TENSOR_BUFFER,
                 VGG_TENSOR_BUFFER, VGG_TENSOR_COUNTER};
@@ -308,7 +309,7 @@ vgg_status vgg_arch_walk(vgg_arch *a, const vgg_config *cfg, vgg_error *err) {
         in = L->cout;
     }
     for (int i = 0; i < a->nlayers; i++) a->macs += a->layers[i].macs;
-    a->data_bytes = 4 * (2 * (uint64_t)a->nparams + a->nstate) +
-                    8 * (uint64_t)a->ncounters;
+    a->data_bytes =
+        4 * (2 * (uint64_t)a->nparams + a->nstate) + 8 * (uint64_t)a->ncounters;
     return VGG_OK;
 }

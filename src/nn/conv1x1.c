@@ -15,8 +15,7 @@ void vgg_conv1x1_forward(float *out, const float *in, const float *w,
         }
         vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
     }
-    vgg_gemm(0, 0, Cout, M, Cin, 1.0f, w, Cin, in, M, b ? 1.0f : 0.0f, out,
-             M);
+    vgg_gemm(0, 0, Cout, M, Cin, 1.0f, w, Cin, in, M, b ? 1.0f : 0.0f, out, M);
 }
 
 void vgg_conv1x1_backward(float *din, float *dw, float *db, const float *dout,
