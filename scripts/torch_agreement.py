@@ -83,6 +83,23 @@ def walk(bin_dir, arch, head, classes, nobn=False):
                                      text=True).stdout)
 
 
+def vgg16_layers(classes):
+    """The layer list of the default network, VGG16-BN with the linear
+    head, as the walk gives it (for VGG(classes), without a build)."""
+    layers, c, side = [], 3, 32
+    for v in "64 64 M 128 128 M 256 256 256 M 512 512 512 M 512 512 512 M".split():
+        if v == "M":
+            layers.append({"kind": "pool", "cin": c, "cout": c, "side": side})
+            side //= 2
+        else:
+            layers.append({"kind": "conv", "cin": c, "cout": int(v),
+                           "side": side, "kernel": 3, "bn": 1, "dropout": 0})
+            c = int(v)
+    layers.append({"kind": "linear", "cin": c * side * side, "cout": classes,
+                   "side": 1, "kernel": 0, "bn": 0, "dropout": 0})
+    return {"layers": layers}
+
+
 class VGG(nn.Module):
     """The reference notebook's VGG, extended to the whole family as the
     checkpoint names it (docs/checkpoint-format.md): block b (ended by
@@ -94,6 +111,8 @@ class VGG(nn.Module):
 
     def __init__(self, w):
         super().__init__()
+        if isinstance(w, int):  # VGG(classes): the notebook's VGG16-BN
+            w = vgg16_layers(w)
         self.blocks, mods, self.fcs, self.drops = [], [], [], []
         feats = [L for L in w["layers"] if L["kind"] != "linear"]
         for L in feats:
@@ -122,7 +141,7 @@ class VGG(nn.Module):
                 setattr(self, "drop%d" % (j + 1), d)
                 self.drops.append(d)
         names = [(k, list(v.shape)) for k, v in self.state_dict().items()]
-        assert names == [tuple(t) for t in w["tensors"]], (
+        assert "tensors" not in w or names == [tuple(t) for t in w["tensors"]], (
             "PyTorch's state_dict differs from the walk's tensors:\n%s\n%s"
             % (names, w["tensors"]))
 
