@@ -20,7 +20,8 @@ Run with Debian's python3-torch:
     parameters and running statistics randomised so they matter) as a
     safetensors checkpoint, runs one training-mode forward and backward on
     a fixed batch in both, and compares the loss, the logits, every layer's
-    output, every parameter gradient and the updated running statistics.
+    output, every parameter gradient, the updated running statistics, and
+    the parameters after one SGD step (PyTorch's SGD from C's gradients).
 
 The difference printed for each tensor is max|c - torch| / max|torch|: the
 worst error relative to the tensor's scale. Exits 0 when everything is
@@ -475,6 +476,22 @@ def part_b(args, work, rep):
             label += " (vs float64)"
         r = rep.check(label, c["grad." + name], ref, LIMIT_GRAD, scale)
         worst["gradients"] = max(worst["gradients"], r)
+    print("  parameters after one SGD step (lr 0.01, momentum 0.9, weight "
+          "decay 5e-4):")
+    # PyTorch's SGD from C's gradients: the update rule alone (the
+    # gradients were compared above)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9,
+                          weight_decay=5e-4)
+    before = {n: p.detach().clone() for n, p in params.items()}
+    for name, p in params.items():
+        p.grad = c["grad." + name].clone()
+    opt.step()
+    for name, p in params.items():
+        # the step's size, max|w1 - w0|, is the scale of its error
+        step = float((p.detach() - before[name]).abs().max())
+        r = rep.check("sgd." + name, c["sgd." + name], p.detach(),
+                      LIMIT_GRAD, max(step, 1e-30) if step else None)
+        worst["sgd"] = max(worst.get("sgd", 0.0), r)
     print("  running statistics after the step:")
     for name, b in model.named_buffers():
         if name.endswith("num_batches_tracked"):

@@ -14,6 +14,8 @@
  *   layers.<i>.out [N,C,H,W]        (i: index in the table; conv entries
  *                                    after BN + ReLU, M entries after pool)
  *   grad.<name> (the parameter's shape)   state.<name> (running mean/var)
+ *   sgd.<name> (train: the parameter after one SGD step with the
+ *                checkpoint's lr, momentum and weight decay)
  *   dropout.<j>.keep [N,W]          (fc:W head: hidden layer j's mask, 1
  *                                    kept, 0 dropped; key 0x5eed)
  * Exit status 0, or 1 with a message. */
@@ -27,6 +29,7 @@
 #include "vgg/cifar.h"
 #include "vgg/gemm.h"
 #include "vgg/model.h"
+#include "vgg/train.h"
 
 #include "st_out.h"
 
@@ -162,6 +165,17 @@ int main(int argc, char **argv) {
                 memcpy(st_add(name, t->ndim, t->shape), m->state + t->offset,
                        sizeof(float) * t->numel);
             }
+        }
+    }
+    if (train) { /* then one SGD step with the checkpoint's settings */
+        vgg_sgd_step(m, &meta.sgd);
+        for (int i = 0; i < m->ntensors; i++) {
+            const vgg_tensor *t = &m->tensors[i];
+            char name[80];
+            if (t->kind != VGG_TENSOR_PARAM) continue;
+            snprintf(name, sizeof name, "sgd.%s", t->name);
+            memcpy(st_add(name, t->ndim, t->shape), m->params + t->offset,
+                   sizeof(float) * t->numel);
         }
     }
     int rc = st_write(out) ? 1 : 0;
