@@ -341,11 +341,7 @@ vgg_status vgg_onnx_save(const char *path, const vgg_model *m,
     vgg_pb b;
     vgg_status st = vgg_onnx_encode(&b, m, meta, source, err);
     if (st) return st;
-    vgg_output o;
-    if ((st = vgg_output_open(&o, path, "ONNX model", err)) == VGG_OK) {
-        vgg_output_write(&o, b.data, b.len);
-        st = vgg_output_close(&o, err);
-    }
+    st = vgg_output_save(path, b.data, b.len, "ONNX model", err);
     vgg_pb_free(&b);
     return st;
 }
