@@ -52,18 +52,23 @@ for i in range(4):
     open("%s/img%d.png" % (sys.argv[2], i), "wb").write(png)
 PY
 
-# Built outside the source tree, against the prefix only.
+# Built outside the source tree, against the prefix only. A sanitizer
+# build's library (scripts/sanitize) needs its programs built so too.
+san=
+grep -q '^VGG_SANITIZE:BOOL=ON' "$BIN/CMakeCache.txt" 2>/dev/null &&
+    san="-fsanitize=address,undefined"
 mkdir "$T/ex" && cp "$SRC/examples/classify.c" "$SRC/examples/CMakeLists.txt" "$T/ex/"
 export PKG_CONFIG_PATH="$P/lib/pkgconfig"
-cc -std=c11 -Wall -Wextra -Werror "$T/ex/classify.c" $(pkg-config --cflags --libs vgg) \
+cc -std=c11 -Wall -Wextra -Werror $san "$T/ex/classify.c" $(pkg-config --cflags --libs vgg) \
     -Wl,-rpath,"$P/lib" -o "$T/classify-pc" || fail "cc with pkg-config"
-cc -std=c11 -Wall -Wextra -Werror "$T/ex/classify.c" $(pkg-config --cflags vgg) \
+cc -std=c11 -Wall -Wextra -Werror $san "$T/ex/classify.c" $(pkg-config --cflags vgg) \
     "$P/lib/libvgg.a" $(pkg-config --libs --static vgg | sed 's/-lvgg\b//') \
     -o "$T/classify-pc-static" || fail "cc with pkg-config --static"
 for kind in shared static; do
     static=OFF; [ $kind = static ] && static=ON
     cmake -S "$T/ex" -B "$T/ex-build-$kind" -DCMAKE_PREFIX_PATH="$P" \
-        -DVGG_STATIC=$static > "$T/cmake.log" 2>&1 &&
+        -DVGG_STATIC=$static -DCMAKE_C_FLAGS="$san" \
+        -DCMAKE_EXE_LINKER_FLAGS="$san" > "$T/cmake.log" 2>&1 &&
     cmake --build "$T/ex-build-$kind" > "$T/cmake.log" 2>&1 ||
         { cat "$T/cmake.log"; fail "find_package(vgg) build ($kind)"; }
     cp "$T/ex-build-$kind/classify" "$T/classify-cmake-$kind"
