@@ -9,16 +9,19 @@ Run with Debian's python3-torch:
         --model model.bin --data data/cifar-10-batches-bin --limit-test 300
 
 (a) C -> PyTorch. Loads a vggtrain checkpoint (by default one trained here
-    for one epoch of full VGG16 on synthetic CIFAR files; or --model) into
-    the reference notebook's VGG class with load_state_dict(strict=True)
+    for one epoch of --arch, full VGG16 unless told, with --head, on
+    synthetic CIFAR files; or --model) into the reference notebook's VGG
+    class, extended to the family and built from the library's walk of the
+    checkpoint's configuration (torch_dump --walk), with load_state_dict(strict=True)
     after dropping the optimizer.* tensors, scores the test split and checks
     the accuracy count equals vggeval's, and checks the logits of a test
     batch against the C ones (tests/torch_dump, eval mode).
-(b) PyTorch -> C. Writes a PyTorch-initialised VGG16 (batch-norm affine
+(b) PyTorch -> C. Writes a PyTorch-initialised --arch network (batch-norm affine
     parameters and running statistics randomised so they matter) as a
     safetensors checkpoint, runs one training-mode forward and backward on
     a fixed batch in both, and compares the loss, the logits, every layer's
-    output, every parameter gradient and the updated running statistics.
+    output, every parameter gradient, the updated running statistics, and
+    the parameters after one SGD step (PyTorch's SGD from C's gradients).
 
 The difference printed for each tensor is max|c - torch| / max|torch|: the
 worst error relative to the tensor's scale. Exits 0 when everything is
@@ -35,6 +38,15 @@ default 8 images: from about 17 on, a ReLU output within rounding of zero,
 kept by one code and zeroed by the other, can send a max-pool window's
 whole gradient another way, and such flips put gradients 1e-3 to 1e-2
 apart (PyTorch float32 against float64 too).
+
+--family D runs (a) and (b) for each of vgg11, vgg13, vgg16, vgg16c and
+vgg19, with batch norm and without (-nobn), with the linear head and
+fc:W (W = 512/D), at every width divided by D: the names, shapes, loads,
+logits, layer outputs and gradients of the whole family (with --float64:
+a gradient off from PyTorch's float32 by a ReLU flip there is checked
+against the float64 one instead). With fc:W, (b)
+runs C's dropout masks (torch_dump writes them) in PyTorch's Dropout
+modules.
 
 Safetensors is read and written by hand (json + struct + numpy): Debian has
 no safetensors package.
@@ -56,43 +68,93 @@ import torch.nn.functional as F
 
 MEAN = (0.4914, 0.4822, 0.4465)
 STD = (0.2023, 0.1994, 0.2010)
-VGG16 = "64 64 M 128 128 M 256 256 256 M 512 512 512 M 512 512 512 M"
+FAMILY = ["vgg11", "vgg13", "vgg16", "vgg16c", "vgg19"]
 NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
          "horse", "ship", "truck"]
 LIMIT_FORWARD = 1e-4
 LIMIT_GRAD = 1e-3
 
 
+def walk(bin_dir, arch, head, classes, nobn=False):
+    """The library's walk of a configuration (torch_dump --walk): the
+    table, the layers and the tensors (names, shapes) in order."""
+    cmd = [os.path.join(bin_dir, "tests", "torch_dump"), "--walk", arch,
+           head, str(classes)] + (["nobn"] if nobn else [])
+    return json.loads(subprocess.run(cmd, check=True, stdout=subprocess.PIPE,
+                                     text=True).stdout)
+
+
+def vgg16_layers(classes):
+    """The layer list of the default network, VGG16-BN with the linear
+    head, as the walk gives it (for VGG(classes), without a build)."""
+    layers, c, side = [], 3, 32
+    for v in "64 64 M 128 128 M 256 256 256 M 512 512 512 M 512 512 512 M".split():
+        if v == "M":
+            layers.append({"kind": "pool", "cin": c, "cout": c, "side": side})
+            side //= 2
+        else:
+            layers.append({"kind": "conv", "cin": c, "cout": int(v),
+                           "side": side, "kernel": 3, "bn": 1, "dropout": 0})
+            c = int(v)
+    layers.append({"kind": "linear", "cin": c * side * side, "cout": classes,
+                   "side": 1, "kernel": 0, "bn": 0, "dropout": 0})
+    return {"layers": layers}
+
+
 class VGG(nn.Module):
-    """The reference notebook's VGG, with fc1 sized to the class count."""
+    """The reference notebook's VGG, extended to the whole family as the
+    checkpoint names it (docs/checkpoint-format.md): block b (ended by
+    each M) is an nn.Sequential conv<b> of [Conv2d, BatchNorm2d, ReLU] or,
+    without batch norm, [Conv2d, ReLU] per convolution, then MaxPool2d;
+    the head is fc1 (linear) or fc1, fc2, fc3 with ReLU and Dropout(0.5)
+    after the first two (fc:W). Built from the walk's layer list, so that
+    both sides build one network."""
 
-    def __init__(self, classes=3):
+    def __init__(self, w):
         super().__init__()
-
-        def block(widths, cin):
-            layers = []
-            for w in widths:
-                layers += [nn.Conv2d(cin, w, kernel_size=3, stride=1,
-                                     padding=1),
-                           nn.BatchNorm2d(w), nn.ReLU()]
-                cin = w
-            return nn.Sequential(*layers, nn.MaxPool2d(kernel_size=2))
-
-        self.conv1 = block([64, 64], 3)
-        self.conv2 = block([128, 128], 64)
-        self.conv3 = block([256, 256, 256], 128)
-        self.conv4 = block([512, 512, 512], 256)
-        self.conv5 = block([512, 512, 512], 512)
-        self.fc1 = nn.Linear(512, classes)
+        if isinstance(w, int):  # VGG(classes): the notebook's VGG16-BN
+            w = vgg16_layers(w)
+        self.blocks, mods, self.fcs, self.drops = [], [], [], []
+        feats = [L for L in w["layers"] if L["kind"] != "linear"]
+        for L in feats:
+            if L["kind"] == "pool":
+                mods.append(nn.MaxPool2d(kernel_size=2))
+                self.blocks.append(nn.Sequential(*mods))
+                mods = []
+                continue
+            k = L["kernel"]
+            mods.append(nn.Conv2d(L["cin"], L["cout"], kernel_size=k,
+                                  stride=1, padding=k // 2))
+            if L["bn"]:
+                mods.append(nn.BatchNorm2d(L["cout"]))
+            mods.append(nn.ReLU())
+        if mods:
+            self.blocks.append(nn.Sequential(*mods))
+        for i, blk in enumerate(self.blocks):
+            setattr(self, "conv%d" % (i + 1), blk)
+        lin = [L for L in w["layers"] if L["kind"] == "linear"]
+        for j, L in enumerate(lin):
+            fc = nn.Linear(L["cin"], L["cout"])
+            setattr(self, "fc%d" % (j + 1), fc)
+            self.fcs.append(fc)
+            if L["dropout"]:
+                d = nn.Dropout(0.5)
+                setattr(self, "drop%d" % (j + 1), d)
+                self.drops.append(d)
+        names = [(k, list(v.shape)) for k, v in self.state_dict().items()]
+        assert "tensors" not in w or names == [tuple(t) for t in w["tensors"]], (
+            "PyTorch's state_dict differs from the walk's tensors:\n%s\n%s"
+            % (names, w["tensors"]))
 
     def forward(self, x):
-        out = self.conv1(x)
-        out = self.conv2(out)
-        out = self.conv3(out)
-        out = self.conv4(out)
-        out = self.conv5(out)
-        out = out.view(out.size(0), -1)
-        return self.fc1(out)
+        for blk in self.blocks:
+            x = blk(x)
+        x = x.view(x.size(0), -1)
+        for j, fc in enumerate(self.fcs):
+            x = fc(x)
+            if j < len(self.drops):
+                x = self.drops[j](F.relu(x))
+        return x
 
 
 # ---- safetensors by hand ----------------------------------------------
@@ -231,10 +293,12 @@ def part_a(args, work, rep):
         run([os.path.join(args.bin, "vggtrain"), "--data", data,
              "--classes", "3", "--epochs", "1", "--batch-size", "10",
              "--eval-batch-size", "10", "--threads", str(args.threads),
+             "--arch", args.arch, "--head", args.head,
              "--conv", args.conv, "--out", model_path])
     tensors, meta = read_safetensors(model_path)
     K = int(meta["classes"])
-    assert meta["arch"] == VGG16, "not VGG16: " + meta["arch"]
+    w = walk(args.bin, meta["arch"], meta.get("head", "linear"), K,
+             meta.get("batch_norm", "true") == "false")
     limit = args.limit_test
     ev = json.loads(run([os.path.join(args.bin, "vggeval"), model_path,
                          "--data", data, "--json", "--batch-size", "25",
@@ -242,7 +306,7 @@ def part_a(args, work, rep):
                          "--conv", args.conv,
                          "--limit-test", str(limit)]))
 
-    model = VGG(K)
+    model = VGG(w)
     sd = {k: v for k, v in tensors.items() if not k.startswith("optimizer.")}
     model.load_state_dict(sd, strict=True)
     model.eval()
@@ -280,10 +344,10 @@ def part_a(args, work, rep):
 
 def record_outputs(model):
     """A list that each forward of model fills with the layer outputs
-    torch_dump writes: after each BN+ReLU and each max-pool."""
+    torch_dump writes: after each ReLU of the features (BN+ReLU with batch
+    norm) and each max-pool."""
     outs = []
-    for seq in (model.conv1, model.conv2, model.conv3, model.conv4,
-                model.conv5):
+    for seq in model.blocks:
         for mod in seq:
             if isinstance(mod, (nn.ReLU, nn.MaxPool2d)):
                 mod.register_forward_hook(
@@ -291,19 +355,33 @@ def record_outputs(model):
     return outs
 
 
+def use_masks(model, masks):
+    """Makes each Dropout of the head apply C's mask (1 kept, 0 dropped,
+    kept values doubled) instead of drawing its own."""
+    for d, mask in zip(model.drops, masks):
+        d.register_forward_hook(
+            lambda m, i, o, mask=mask: i[0] * mask * 2.0 if m.training
+            else o)
+
+
 def conv_bias(mods, name):
-    """Whether parameter `name` is the bias of a conv (one that batch norm
-    follows: its gradient is rounding noise on both sides)."""
+    """Whether parameter `name` is the bias of a conv that batch norm
+    follows (its gradient is rounding noise on both sides)."""
     owner, _, leaf = name.rpartition(".")
-    return leaf == "bias" and isinstance(mods[owner], nn.Conv2d)
+    if leaf != "bias" or not isinstance(mods[owner], nn.Conv2d):
+        return False
+    seq, _, idx = owner.rpartition(".")
+    nxt = "%s.%d" % (seq, int(idx) + 1)
+    return isinstance(mods.get(nxt), nn.BatchNorm2d)
 
 
 def part_b(args, work, rep):
     print("\n(b) PyTorch-initialised VGG -> C, one training forward and "
           "backward on %d images" % args.images, flush=True)
     K = 3
+    w = walk(args.bin, args.arch, args.head, K)
     torch.manual_seed(args.seed)
-    model = VGG(K)
+    model = VGG(w)
     g = torch.Generator().manual_seed(args.seed + 1)
     with torch.no_grad():
         for mod in model.modules():
@@ -317,7 +395,9 @@ def part_b(args, work, rep):
     tensors = dict(model.state_dict())
     for name, p in model.named_parameters():
         tensors["optimizer.momentum." + name] = torch.zeros_like(p)
-    meta = {"format": "vggtrain-checkpoint", "version": "1", "arch": VGG16,
+    meta = {"format": "vggtrain-checkpoint", "version": "1",
+            "arch": w["arch"], "head": w["head"],
+            "batch_norm": "true" if w["batch_norm"] else "false",
             "side": "32", "classes": str(K),
             "class_names": ",".join(NAMES[:K]),
             "mean": ",".join(map(str, MEAN)), "std": ",".join(map(str, STD)),
@@ -344,10 +424,22 @@ def part_b(args, work, rep):
     # the same start in float64, copied before any hook is registered
     m64 = copy.deepcopy(model).double() if args.float64 else None
     outs = record_outputs(model)
+    masks = [c["dropout.%d.keep" % j] for j in range(len(model.drops))]
+    use_masks(model, masks)
+    if masks:
+        print("  dropout: C's masks, %s kept" % ", ".join(
+            "%.1f%%" % (100 * float(k.mean())) for k in masks))
     model.train()
     z = model(x)
     loss = F.cross_entropy(z, y)
     loss.backward()
+    outs64 = None
+    if m64 is not None:
+        outs64 = record_outputs(m64)
+        use_masks(m64, [k.double() for k in masks])
+        m64.train()
+        F.cross_entropy(m64(x.double()), y).backward()
+        p64 = dict(m64.named_parameters())
 
     rep.check("input", c["input"], x, LIMIT_FORWARD)
     rep.check("loss", c["loss"], loss.detach(), LIMIT_FORWARD)
@@ -367,14 +459,39 @@ def part_b(args, work, rep):
         # training mode (the batch mean removes it): both sides hold rounding
         # noise, so measure it against the gradient scale there, that of
         # the batch norm's bias.
-        scale, label = None, "grad." + name
+        scale, label, ref, bnname = None, "grad." + name, p.grad, None
         if conv_bias(mods, name):
             seq, _, idx = name.rpartition(".")[0].rpartition(".")
-            bn = params["%s.%d.bias" % (seq, int(idx) + 1)]
-            scale = float(bn.grad.abs().max())
+            bnname = "%s.%d.bias" % (seq, int(idx) + 1)
+            scale = float(params[bnname].grad.abs().max())
             label += " (0; vs BN bias grad)"
-        r = rep.check(label, c["grad." + name], p.grad, LIMIT_GRAD, scale)
+        # A ReLU output within rounding of zero that PyTorch's float32
+        # zeroes and float64 keeps (or the other way) sends gradients
+        # another way: then the reference is float64, if it ran.
+        if (m64 is not None and
+                rel(c["grad." + name], p.grad, scale) >= LIMIT_GRAD):
+            ref = p64[name].grad
+            if bnname:
+                scale = float(p64[bnname].grad.abs().max())
+            label += " (vs float64)"
+        r = rep.check(label, c["grad." + name], ref, LIMIT_GRAD, scale)
         worst["gradients"] = max(worst["gradients"], r)
+    print("  parameters after one SGD step (lr 0.01, momentum 0.9, weight "
+          "decay 5e-4):")
+    # PyTorch's SGD from C's gradients: the update rule alone (the
+    # gradients were compared above)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9,
+                          weight_decay=5e-4)
+    before = {n: p.detach().clone() for n, p in params.items()}
+    for name, p in params.items():
+        p.grad = c["grad." + name].clone()
+    opt.step()
+    for name, p in params.items():
+        # the step's size, max|w1 - w0|, is the scale of its error
+        step = float((p.detach() - before[name]).abs().max())
+        r = rep.check("sgd." + name, c["sgd." + name], p.detach(),
+                      LIMIT_GRAD, max(step, 1e-30) if step else None)
+        worst["sgd"] = max(worst.get("sgd", 0.0), r)
     print("  running statistics after the step:")
     for name, b in model.named_buffers():
         if name.endswith("num_batches_tracked"):
@@ -383,19 +500,16 @@ def part_b(args, work, rep):
         worst["running stats"] = max(worst["running stats"], r)
     print("  worst: " + ", ".join("%s %.2e" % kv for kv in worst.items()))
     if m64 is not None:
-        against_float64(m64, x, y, c, outs, model)
+        against_float64(m64, outs64, c, outs, model)
 
 
-def against_float64(m64, x, y, c, outs, model):
+def against_float64(m64, outs64, c, outs, model):
     """Both float32 runs against a float64 one from the same start: per
     layer the largest absolute error of the output and the ReLU outputs on
     the other side of zero (which send a max-pool's or the next layer's
     gradient another way), then the gradients' relative error. Reported,
     not checked: from a few dozen images on, such flips put float32
     gradients (PyTorch's too) 1e-3 to 1e-2 from float64's."""
-    outs64 = record_outputs(m64)
-    m64.train()
-    F.cross_entropy(m64(x.double()), y).backward()
     print("  against float64 (max |error|, ReLU outputs on the other side "
           "of zero):\n  %-10s %12s %12s %6s %6s" % (
               "layer", "C", "PyTorch", "C", "Py"))
@@ -444,6 +558,14 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--work", help="scratch folder [a temporary one]")
     ap.add_argument("--only", choices=["a", "b"])
+    ap.add_argument("--arch", default="vgg16",
+                    help="network, as vggtrain --arch takes it [vgg16]")
+    ap.add_argument("--head", default="linear",
+                    help="linear or fc:W, as vggtrain --head [linear]")
+    ap.add_argument("--family", type=int, metavar="D", default=0,
+                    help="instead: every named configuration, with and "
+                    "without batch norm, with both heads (fc:512/D), at "
+                    "widths divided by D (e.g. 8)")
     ap.add_argument("--float64", action="store_true",
                     help="(b): also report both float32 runs' error "
                     "against a float64 one")
@@ -460,10 +582,24 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         work = args.work or tmp
         os.makedirs(work, exist_ok=True)
-        if args.only != "b":
-            part_a(args, work, rep)
-        if args.only != "a":
-            part_b(args, work, rep)
+        runs = [(args.arch, args.head)]
+        if args.family:
+            args.float64 = True
+            d = args.family
+            runs = [("%s%s/%d" % (n, bn, d), h) for n in FAMILY
+                    for bn in ("", "-nobn")
+                    for h in ("linear", "fc:%d" % (512 // d))]
+        for arch, head in runs:
+            if args.family:
+                print("\n==== %s, head %s" % (arch, head), flush=True)
+            args.arch, args.head = arch, head
+            before = len(rep.failed)
+            if args.only != "b":
+                part_a(args, work, rep)
+            if args.only != "a":
+                part_b(args, work, rep)
+            rep.failed[before:] = ["%s %s: %s" % (arch, head, f)
+                                   for f in rep.failed[before:]]
     if rep.failed:
         print("\nFAIL: " + ", ".join(rep.failed))
         return 1

@@ -7,6 +7,7 @@
 # this is not a timed test.
 set -u
 BIN=${VGG_BIN_DIR:?}
+SRC=${VGG_SOURCE_DIR:?}
 command -v python3 >/dev/null || { echo "no python3: skipped"; exit 77; }
 [ -x "$BIN/vggbench" ] || { echo "no vggbench built"; exit 1; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/cli_vggbench.XXXXXX")
@@ -98,4 +99,29 @@ bad "--threads" --threads
 bad "--gemm" --gemm cuda
 bad "--conv fast: expected auto, direct or winograd" --conv fast
 bad "--frobnicate" --frobnicate
+
+# --latency: ours, PyTorch's and ONNX Runtime's on a tiny checkpoint; the
+# JSON has a row per runtime (null where one is not installed) and ours is
+# always there.
+command -v python3 > /dev/null || { echo "cli_vggbench: no python3: skipped"; exit 77; }
+python3 "$SRC/tests/synth_cifar.py" "$T/data" 3 8 10 || fail "synthetic data"
+"$BIN/vggtrain" --data "$T/data" --arch "8 M 16 M" --head fc:8 --classes 3 \
+    --threads 1 --batch-size 8 --epochs 1 --out "$T/m.bin" > /dev/null ||
+    fail "training the latency model"
+"$BIN/vggbench" --latency "$T/m.bin" --threads 1 --steps 3 --warmup 1 --json \
+    > "$T/lat.json" || fail "--latency"
+python3 - "$T/lat.json" <<'PY' || fail "--latency output"
+import json, sys
+o = json.load(open(sys.argv[1]))["latency"]
+assert o["vggtrain"]["batch1_ms"] > 0 and o["vggtrain"]["batch100_ms"] > 0, o
+for k in ("pytorch", "onnxruntime"):
+    assert k in o and (o[k] is None or o[k]["batch100_ms"] > 0), (k, o[k])
+print("latency (ms, batch 1 / 100):", ", ".join(
+    "%s %s" % (k, "-" if o[k] is None else "%.2f / %.1f" % (
+        o[k]["batch1_ms"], o[k]["batch100_ms"]))
+    for k in ("vggtrain", "pytorch", "onnxruntime")))
+PY
+"$BIN/vggbench" --latency "$T/missing.bin" > /dev/null 2> "$T/err" &&
+    fail "--latency on a missing file"
+grep -q "missing.bin" "$T/err" || fail "--latency: no file name in $(cat "$T/err")"
 echo "cli_vggbench: all passed"

@@ -14,6 +14,10 @@
  *   layers.<i>.out [N,C,H,W]        (i: index in the table; conv entries
  *                                    after BN + ReLU, M entries after pool)
  *   grad.<name> (the parameter's shape)   state.<name> (running mean/var)
+ *   sgd.<name> (train: the parameter after one SGD step with the
+ *                checkpoint's lr, momentum and weight decay)
+ *   dropout.<j>.keep [N,W]          (fc:W head: hidden layer j's mask, 1
+ *                                    kept, 0 dropped; key 0x5eed)
  * Exit status 0, or 1 with a message. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,10 +29,59 @@
 #include "vgg/cifar.h"
 #include "vgg/gemm.h"
 #include "vgg/model.h"
+#include "vgg/train.h"
 
 #include "st_out.h"
 
+/* torch_dump --walk SPEC HEAD CLASSES [nobn]: the library's walk of a
+ * configuration (vgg_arch_walk) as JSON on stdout, for the scripts to
+ * build the same network from: the table as a checkpoint stores it, the
+ * layers and the tensors in order. */
+static int walk(int argc, char **argv) {
+    vgg_config cfg;
+    vgg_error err = {0};
+    vgg_arch *a = malloc(sizeof *a);
+    if (argc < 5 || argc > 6 || !a ||
+        vgg_config_parse(&cfg, argv[2], atoi(argv[4]), &err) ||
+        vgg_config_set_head(&cfg, argv[3], &err)) {
+        fprintf(stderr, "torch_dump --walk SPEC HEAD CLASSES [nobn]: %s\n",
+                err.msg);
+        return 2;
+    }
+    if (argc == 6) cfg.no_bn = !strcmp(argv[5], "nobn");
+    if (vgg_arch_walk(a, &cfg, &err)) {
+        fprintf(stderr, "torch_dump: %s\n", err.msg);
+        return 1;
+    }
+    char table[VGG_MAX_LAYERS * 8 + 1], head[32];
+    vgg_config_format(table, sizeof table, &cfg);
+    vgg_config_format_head(head, sizeof head, &cfg);
+    static const char *kinds[] = {"conv", "pool", "linear"};
+    printf("{\"arch\": \"%s\", \"batch_norm\": %s, \"head\": \"%s\", "
+           "\"macs\": %.0f, \"layers\": [",
+           table, cfg.no_bn ? "false" : "true", head, a->macs);
+    for (int i = 0; i < a->nlayers; i++) {
+        const vgg_arch_layer *L = &a->layers[i];
+        printf("%s{\"kind\": \"%s\", \"cin\": %d, \"cout\": %d, "
+               "\"side\": %d, \"kernel\": %d, \"bn\": %d, \"dropout\": %d}",
+               i ? ", " : "", kinds[L->kind], L->cin, L->cout, L->side,
+               L->kernel, L->bn, L->dropout);
+    }
+    printf("], \"tensors\": [");
+    for (int i = 0; i < a->ntensors; i++) {
+        const vgg_tensor *t = &a->tensors[i];
+        printf("%s[\"%s\", [", i ? ", " : "", t->name);
+        for (int d = 0; d < t->ndim; d++)
+            printf("%s%lld", d ? ", " : "", (long long)t->shape[d]);
+        printf("]]");
+    }
+    printf("]}\n");
+    free(a);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "--walk")) return walk(argc, argv);
     if (argc < 5 || argc > 7 ||
         (strcmp(argv[4], "train") && strcmp(argv[4], "eval"))) {
         fprintf(stderr,
@@ -71,6 +124,9 @@ int main(int argc, char **argv) {
     int64_t s4[4] = {N, 3, 32, 32};
     st_cnhw_to_nchw(st_add("input", 4, s4), m->input, 3, N, 32 * 32);
     int correct = 0;
+    /* dropout (fc:W head): a fixed key; the masks are written out */
+    m->dropout_on = train;
+    m->dropout_key = 0x5eedULL;
     double loss = vgg_model_forward(m, N, train, &correct);
     if (train) {
         vgg_model_zero_grad(m);
@@ -89,6 +145,14 @@ int main(int argc, char **argv) {
             st_cnhw_to_nchw(st_add(name, 4, s), L->out, L->cout, N,
                             side * side);
         }
+        for (int j = 0; j + 1 < m->nfc; j++) {
+            const vgg_fc *F = &m->fc[j];
+            int64_t s[2] = {N, F->cout};
+            char name[64];
+            snprintf(name, sizeof name, "dropout.%d.keep", j);
+            float *k = st_add(name, 2, s);
+            for (long u = 0; u < (long)N * F->cout; u++) k[u] = F->keep[u];
+        }
         for (int i = 0; i < m->ntensors; i++) {
             const vgg_tensor *t = &m->tensors[i];
             char name[80];
@@ -101,6 +165,17 @@ int main(int argc, char **argv) {
                 memcpy(st_add(name, t->ndim, t->shape), m->state + t->offset,
                        sizeof(float) * t->numel);
             }
+        }
+    }
+    if (train) { /* then one SGD step with the checkpoint's settings */
+        vgg_sgd_step(m, &meta.sgd);
+        for (int i = 0; i < m->ntensors; i++) {
+            const vgg_tensor *t = &m->tensors[i];
+            char name[80];
+            if (t->kind != VGG_TENSOR_PARAM) continue;
+            snprintf(name, sizeof name, "sgd.%s", t->name);
+            memcpy(st_add(name, t->ndim, t->shape), m->params + t->offset,
+                   sizeof(float) * t->numel);
         }
     }
     int rc = st_write(out) ? 1 : 0;

@@ -8,6 +8,15 @@
 #ifndef VGG_PREDICT_H
 #define VGG_PREDICT_H
 
+#include "vgg/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#ifdef __cplusplus
+}
+#endif
+#endif
+
 typedef struct vgg_prediction {
     int label;
     float prob; /* softmax probability */
@@ -17,6 +26,9 @@ typedef struct vgg_prediction {
  * the k most probable classes, most probable first (ties: lower label
  * first). Returns the number written, min(k, classes); 0 if classes < 1
  * or k < 1. */
-int vgg_top_k(vgg_prediction *out, int k, const float *logits, int classes);
+VGG_API int vgg_top_k(vgg_prediction *out, int k, const float *logits, int classes);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -1,4 +1,4 @@
-/* Status codes and error messages.
+/* Status codes and error messages (part of the public API, vgg/vgg.h).
  * The library never prints or exits: a failing call returns a status and,
  * when given a vgg_error, a message naming what is wrong and what was
  * expected. The programs in src/cli decide what to show and how to exit. */
@@ -10,6 +10,14 @@ extern "C" {
 #endif
 
 #define VGG_VERSION_STRING "0.1.0"
+
+/* Marks the functions the shared library exports; everything else in it
+ * is hidden (built with -fvisibility=hidden). */
+#if defined(__GNUC__)
+#define VGG_API __attribute__((visibility("default")))
+#else
+#define VGG_API
+#endif
 
 typedef enum vgg_status {
     VGG_OK = 0,
@@ -27,11 +35,12 @@ typedef struct vgg_error {
     char msg[1024];
 } vgg_error;
 
-const char *vgg_status_to_string(vgg_status st);
+/* A short description of st ("input/output error", ...); never NULL. */
+VGG_API const char *vgg_status_to_string(vgg_status st);
 
 /* Records st and a printf-style message in err (which may be NULL) and
  * returns st, so that callers can write `return vgg_fail(err, ...)`. */
-vgg_status vgg_fail(vgg_error *err, vgg_status st, const char *fmt, ...)
+VGG_API vgg_status vgg_fail(vgg_error *err, vgg_status st, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif

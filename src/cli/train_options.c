@@ -100,9 +100,17 @@ static void usage(FILE *f) {
 "  --conv MODE          convolution algorithm: direct, winograd (F(4x4),\n"
 "                       F(2x2) on 2x2 maps) or auto (each layer's pass\n"
 "                       by the faster, measured at start-up) [direct]\n"
-"  --arch 'TABLE'       network table: widths and M for max-pool\n"
-"                       [64 64 M 128 128 M 256 256 256 M 512 512 512 M\n"
-"                       512 512 512 M]\n"
+"  --arch NAME|'TABLE'  the network: vgg11, vgg13, vgg16, vgg19 (the\n"
+"                       paper's A, B, D, E), vgg16c (C: 1x1 convolutions\n"
+"                       in blocks 3-5), each with batch norm, or with\n"
+"                       -nobn (vgg16-nobn) without, /D after that to\n"
+"                       divide the widths by D (vgg16/8); or a table of widths\n"
+"                       (3x3 convolutions), W:1 (1x1) and M (max-pool)\n"
+"                       [vgg16: 64 64 M 128 128 M 256 256 256 M 512 512\n"
+"                       512 M 512 512 512 M]\n"
+"  --head linear|fc:W   classifier: one Linear(features, classes), or\n"
+"                       Linear-ReLU-Dropout(0.5) twice with W units, then\n"
+"                       Linear (the paper's, W 4096) [linear]\n"
 "  --sync-bn            with mpirun: batch-norm statistics over the global\n"
 "                       batch, not each process's share\n"
 "  --no-overlap         with mpirun: sum the gradients after the backward\n"
@@ -117,7 +125,7 @@ static void usage(FILE *f) {
 "                       batch-norm statistics, epoch, random state. Flags not\n"
 "                       given default to the checkpoint's, the learning-rate\n"
 "                       schedule's among them (schedule flags given change\n"
-"                       it from there on); giving --classes, --arch,\n"
+"                       it from there on); giving --classes, --arch, --head,\n"
 "                       --batch-size, --lr, --momentum, --weight-decay,\n"
 "                       --seed or --limit-* a different value is an error\n"
 "  --init FILE          start from the convolution and batch-norm tensors\n"
@@ -247,6 +255,9 @@ int train_parse_args(options *o, int argc, char **argv) {
         } else if (args_match(prog, argc, argv, &i, "--arch", &v)) {
             bad = !v;
             o->arch = v;
+        } else if (args_match(prog, argc, argv, &i, "--head", &v)) {
+            bad = !v;
+            o->head = v;
         } else if (args_match(prog, argc, argv, &i, "--class-names", &v)) {
             bad = args_path(prog, "--class-names", v) != 0;
             o->class_names = v;

@@ -13,7 +13,7 @@ typedef struct options {
     int limit_train, limit_test;
     float lr, momentum, weight_decay;
     uint64_t seed;
-    const char *data, *arch;
+    const char *data, *arch, *head;
     const char *out, *resume; /* checkpoint written each epoch; resumed */
     const char *class_names;  /* --class-names a,b,c */
     /* the data's layout and input (include/vgg/data.h) */

@@ -17,7 +17,7 @@ int train_resume_options(options *o, vgg_config *cfg, vgg_ckpt_meta *ck) {
         return 1;
     }
     const char *bad = NULL;
-    char mine[64] = "", theirs[256] = "";
+    char mine[64] = "", theirs[400] = "";
 #define RESUME_SAME(flag, field, ckval, fmt)                                  \
     if (!bad && train_given(flag) && o->field != (ckval)) {                         \
         bad = flag;                                                           \
@@ -35,15 +35,24 @@ int train_resume_options(options *o, vgg_config *cfg, vgg_ckpt_meta *ck) {
     RESUME_SAME("--limit-test", limit_test, ck->limit_test, "%d")
     RESUME_SAME("--image-size", image_size, ck->cfg.side, "%d")
 #undef RESUME_SAME
-    if (!bad && o->arch &&
-        (cfg->nlayers != ck->cfg.nlayers ||
-         memcmp(cfg->layers, ck->cfg.layers,
-                sizeof(int) * (size_t)cfg->nlayers))) {
-        bad = "--arch";
-        snprintf(mine, sizeof mine, "'%.50s'", o->arch);
-        char arch[VGG_MAX_LAYERS * 6 + 1];
-        vgg_config_format(arch, sizeof arch, &ck->cfg);
-        snprintf(theirs, sizeof theirs, "'%.250s'", arch);
+    if (!bad && o->arch) { /* the table and batch norm */
+        vgg_config mine_cfg = *cfg;
+        mine_cfg.classes = ck->cfg.classes;
+        mine_cfg.head_width = ck->cfg.head_width;
+        if (!vgg_config_equal(&mine_cfg, &ck->cfg)) {
+            bad = "--arch";
+            snprintf(mine, sizeof mine, "'%.50s'", o->arch);
+            const char *name = vgg_config_name(&ck->cfg);
+            char table[VGG_MAX_LAYERS * 8 + 1];
+            vgg_config_format(table, sizeof table, &ck->cfg);
+            snprintf(theirs, sizeof theirs, "'%s'%s", name ? name : table,
+                     !name && ck->cfg.no_bn ? " without batch norm" : "");
+        }
+    }
+    if (!bad && o->head && cfg->head_width != ck->cfg.head_width) {
+        bad = "--head";
+        snprintf(mine, sizeof mine, "%.50s", o->head);
+        vgg_config_format_head(theirs, sizeof theirs, &ck->cfg);
     }
     if (bad) {
         fprintf(stderr,

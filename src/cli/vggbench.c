@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "cli/bench_latency.h"
 #include "cli/common/args.h"
 #include "vgg/conv_choice.h"
 #include "vgg/gemm.h"
@@ -27,6 +28,7 @@ static const char *prog = "vggbench";
 typedef struct options {
     int steps, warmup, batch_size, eval_batch_size, threads, classes;
     int verbose, json, gemm_only;
+    const char *latency, *onnx; /* --latency MODEL, --onnx FILE */
     const char *gemm; /* a name for vgg_gemm_select */
     vgg_conv_mode conv;
     uint64_t seed;
@@ -54,6 +56,13 @@ static void usage(FILE *f) {
 "  --seed N             seeds weights and the batch [1]\n"
 "  --gemm-only          time only the GEMMs of a training step on the\n"
 "                       convolution shapes (vgg_gemm and cblas_sgemm)\n"
+"  --latency MODEL      instead: evaluation latency of checkpoint MODEL at\n"
+"                       batch 1 and 100 (median of --steps calls), ours,\n"
+"                       PyTorch's (/usr/bin/python3 with torch) and ONNX\n"
+"                       Runtime's (onnxruntime-node) on its ONNX export,\n"
+"                       side by side; same images, threads and network\n"
+"  --onnx FILE          with --latency: the export to run in ONNX Runtime\n"
+"                       [exported from MODEL to a temporary file]\n"
 "  --verbose            per-layer breakdown, and each conv pass timed by\n"
 "                       every algorithm that fits\n"
 "  --json               one JSON object on stdout instead of the text\n"
@@ -97,25 +106,30 @@ static double peak_rss_mb(void) {
 
 /* ---- FLOPs from the model's shapes (multiply-add = 2 FLOP) ---- */
 
-static double conv_flops(const vgg_layer *L) {
-    return 2.0 * L->cin * 9.0 * L->cout * L->H * L->W;
-}
+/* The configuration's walk (vgg_arch_walk): the shapes the model is
+ * built from. */
+static vgg_arch walk;
+
+static double conv_flops(int i) { return 2.0 * walk.layers[i].macs; }
 
 /* Per image. Backward: weight gradient as forward, input gradient as
  * forward except for the first convolution (its input is the image). */
 static void model_flops(const vgg_model *m, double *fwd, double *bwd) {
     double f = 0.0, b = 0.0;
     int first = 1;
-    for (int i = 0; i < m->nlayers; i++) {
-        const vgg_layer *L = &m->layers[i];
-        if (L->kind != VGG_LAYER_CONV) continue;
-        f += conv_flops(L);
-        b += conv_flops(L) * (first ? 1.0 : 2.0);
+    if (vgg_arch_walk(&walk, &m->cfg, NULL)) {
+        *fwd = *bwd = 0.0;
+        return;
+    }
+    for (int i = 0; i < walk.nlayers; i++) {
+        const vgg_arch_layer *L = &walk.layers[i];
+        if (L->kind == VGG_LAYER_POOL) continue;
+        f += 2.0 * L->macs;
+        b += 2.0 * L->macs * (first ? 1.0 : 2.0);
         first = 0;
     }
-    double fc = 2.0 * m->features * m->cfg.classes;
-    *fwd = f + fc;
-    *bwd = b + 2.0 * fc;
+    *fwd = f;
+    *bwd = b;
 }
 
 /* ---- --gemm-only: the GEMMs of one training step, nothing else ---- */
@@ -366,6 +380,12 @@ int main(int argc, char **argv) {
             o.json = 1;
         } else if (!strcmp(argv[i], "--gemm-only")) {
             o.gemm_only = 1;
+        } else if (args_match(prog, argc, argv, &i, "--latency", &v)) {
+            bad = args_path(prog, "--latency", v) != 0;
+            o.latency = v;
+        } else if (args_match(prog, argc, argv, &i, "--onnx", &v)) {
+            bad = args_path(prog, "--onnx", v) != 0;
+            o.onnx = v;
         } else if (args_match(prog, argc, argv, &i, "--steps", &v)) {
             bad = !v || args_int(prog, "--steps", v, 1, 100000, &o.steps);
         } else if (args_match(prog, argc, argv, &i, "--warmup", &v)) {
@@ -398,12 +418,27 @@ int main(int argc, char **argv) {
     }
 
     vgg_set_threads(o.threads);
-    vgg_error err = {0};
-    if (vgg_gemm_select(o.gemm, &err)) {
-        fprintf(stderr, "%s: --gemm: %s\n", prog, err.msg);
-        return EXIT_USAGE;
+    {
+        vgg_error gerr = {0};
+        if (vgg_gemm_select(o.gemm, &gerr)) {
+            fprintf(stderr, "%s: --gemm: %s\n", prog, gerr.msg);
+            return EXIT_USAGE;
+        }
+    }
+    if (o.latency) {
+        /* the build folder (tests/torch_dump) is this program's */
+        char bin[4096] = ".";
+        ssize_t n = readlink("/proc/self/exe", bin, sizeof bin - 1);
+        if (n > 0) {
+            bin[n] = 0;
+            char *slash = strrchr(bin, '/');
+            if (slash) *slash = 0;
+        }
+        return bench_latency(o.latency, o.onnx, bin, o.threads, o.steps,
+                             o.warmup, o.json);
     }
 
+    vgg_error err = {0};
     vgg_config cfg = vgg_config_vgg16(o.classes);
     vgg_model *m = NULL;
     int bmax = o.batch_size > o.eval_batch_size ? o.batch_size
@@ -663,7 +698,7 @@ int main(int argc, char **argv) {
                 bsum += b;
                 printf("  %2d  %-26s %9.2f %9.2f", i, lab, 1e3 * f, 1e3 * b);
                 if (i < m->nlayers && m->layers[i].kind == VGG_LAYER_CONV) {
-                    double cf = conv_flops(&m->layers[i]) * o.batch_size;
+                    double cf = conv_flops(i) * o.batch_size;
                     const double bf = cf * (first ? 1 : 2);
                     const double gf = layer_s[2 * nl + i] / o.steps,
                                  gb = layer_s[3 * nl + i] / o.steps;

@@ -58,6 +58,9 @@ static void usage(FILE *f) {
 "  --json             print one JSON object instead of the report\n"
 "  --confusion FILE   also draw the confusion matrix as a heat map with\n"
 "                     the class names: PNG, or SVG if FILE ends in .svg\n"
+"  --logits FILE      also write every test image's logits as CSV: a\n"
+"                     header, then one row per image in file order (its\n"
+"                     label, then one column per class, %%.9g)\n"
 "  --top K            with IMAGE arguments: classes shown per image [3]\n"
 "  --help             this text\n"
 "  --version          the version\n"
@@ -254,6 +257,23 @@ static void print_report(const char *path, const char *data,
     }
 }
 
+/* --logits FILE: label and logits of each test image, CSV. */
+static int write_logits(const char *path, const vgg_dataset *ds,
+                        const vgg_ckpt_meta *meta, const float *z) {
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    const int K = meta->cfg.classes;
+    fprintf(f, "label");
+    for (int k = 0; k < K; k++) fprintf(f, ",%s", meta->class_names[k]);
+    fprintf(f, "\n");
+    for (int i = 0; i < ds->n; i++) {
+        fprintf(f, "%d", ds->labels[i]);
+        for (int k = 0; k < K; k++) fprintf(f, ",%.9g", z[(size_t)i * K + k]);
+        fprintf(f, "\n");
+    }
+    return fclose(f) ? -1 : 0;
+}
+
 /* vggeval MODEL IMAGE.png...: the top classes of each image, with
  * probabilities. Returns the exit status. */
 static int predict_images(vgg_model *m, const vgg_ckpt_meta *meta,
@@ -311,7 +331,8 @@ static int predict_images(vgg_model *m, const vgg_ckpt_meta *meta,
 
 int main(int argc, char **argv) {
     const char *model_path = NULL, *data = "data/cifar-10-batches-bin";
-    const char *confusion_png = NULL;
+    const char *confusion_png = NULL, *logits_csv = NULL;
+    float *logits = NULL;
     /* Freed on every return, usage errors included (LeakSanitizer). */
     char **images = calloc((size_t)argc, sizeof *images);
     if (!images) {
@@ -367,6 +388,9 @@ int main(int argc, char **argv) {
         } else if (args_match(prog, argc, argv, &i, "--confusion", &v)) {
             bad = args_path(prog, "--confusion", v) != 0;
             confusion_png = v;
+        } else if (args_match(prog, argc, argv, &i, "--logits", &v)) {
+            bad = args_path(prog, "--logits", v) != 0;
+            logits_csv = v;
         } else if (args_match(prog, argc, argv, &i, "--top", &v)) {
             bad = !v || args_int(prog, "--top", v, 1, 10, &top);
         } else if (argv[i][0] == '-' && argv[i][1]) {
@@ -434,10 +458,11 @@ int main(int argc, char **argv) {
         goto done;
     }
     if (nimages) {
-        if (json || confusion_png || limit_test)
+        if (json || confusion_png || limit_test || logits_csv)
             fprintf(stderr,
-                    "%s: --json, --confusion and --limit-test apply to "
-                    "scoring the test set, not to images; ignored\n",
+                    "%s: --json, --confusion, --logits and --limit-test "
+                    "apply to scoring the test set, not to images; "
+                    "ignored\n",
                     prog);
         status = predict_images(m, &meta, images, nimages, top);
         goto done;
@@ -459,11 +484,13 @@ int main(int argc, char **argv) {
     memcpy(test.mean, meta.mean, sizeof test.mean);
     memcpy(test.std, meta.std, sizeof test.std);
     conf = calloc((size_t)meta.cfg.classes * meta.cfg.classes, sizeof *conf);
-    if (!conf) {
+    if (logits_csv)
+        logits = malloc(sizeof(float) * (size_t)test.n * meta.cfg.classes);
+    if (!conf || (logits_csv && !logits)) {
         fprintf(stderr, "%s: out of memory\n", prog);
         goto done;
     }
-    if (vgg_evaluate(m, &test, batch_size, &st, conf, NULL, &err)) {
+    if (vgg_evaluate(m, &test, batch_size, &st, conf, logits, &err)) {
         fprintf(stderr, "%s: %s\n", prog, err.msg);
         goto done;
     }
@@ -482,6 +509,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s: --confusion: %s\n", prog, err.msg);
         goto done;
     }
+    if (logits_csv && write_logits(logits_csv, &test, &meta, logits)) {
+        fprintf(stderr, "%s: --logits %s: cannot write the file\n", prog,
+                logits_csv);
+        goto done;
+    }
     if (fflush(stdout)) {
         perror(prog);
         goto done;
@@ -490,6 +522,7 @@ int main(int argc, char **argv) {
 done:
     cli_outputs_release(&out, 1);
     free(images);
+    free(logits);
     free(conf);
     vgg_dataset_free(&test);
     vgg_model_free(m);

@@ -182,6 +182,10 @@ static int setup(run *r, options *o, proc *P) {
         if (lead) fprintf(stderr, "%s: --arch: %s\n", prog, err.msg);
         return EXIT_USAGE;
     }
+    if (o->head && vgg_config_set_head(&cfg, o->head, &err)) {
+        if (lead) fprintf(stderr, "%s: --head: %s\n", prog, err.msg);
+        return EXIT_USAGE;
+    }
     vgg_ckpt_meta *ck = &r->ck;
     if (o->resume) {
         int rc = train_resume_options(o, &cfg, ck);
@@ -316,6 +320,15 @@ static int setup(run *r, options *o, proc *P) {
             printf(", %d processes%s", P->size,
                    o->sync_bn ? " (synchronised batch norm)" : "");
         printf("\n");
+        vgg_config d = vgg_config_vgg16(cfg.classes);
+        if (!vgg_config_equal(&cfg, &d)) { /* not the default network */
+            const char *name = vgg_config_name(&cfg);
+            char table[VGG_MAX_LAYERS * 8 + 1], head[32];
+            vgg_config_format(table, sizeof table, &cfg);
+            vgg_config_format_head(head, sizeof head, &cfg);
+            printf("network %s%s, head %s\n", name ? name : table,
+                   !name && cfg.no_bn ? " without batch norm" : "", head);
+        }
         if (o->resume)
             printf("resuming %s after epoch %d of %d; checkpoints to %s\n",
                    o->resume, ck->epoch, o->epochs, o->out);

@@ -155,16 +155,18 @@ static vgg_status check_config(const char *path, const vgg_config *file,
         return vgg_fail(err, VGG_ERR_MISMATCH,
                         "%s: checkpoint has %d classes; the model has %d",
                         path, file->classes, model->classes);
-    if (file->nlayers != model->nlayers || file->side != model->side ||
-        memcmp(file->layers, model->layers,
-               sizeof(int) * (size_t)file->nlayers) != 0) {
-        char a[VGG_MAX_LAYERS * 6 + 1], b[VGG_MAX_LAYERS * 6 + 1];
+    if (!vgg_config_equal(file, model)) {
+        char a[VGG_MAX_LAYERS * 8 + 1], b[VGG_MAX_LAYERS * 8 + 1];
+        char ha[32], hb[32];
         vgg_config_format(a, sizeof a, file);
         vgg_config_format(b, sizeof b, model);
+        vgg_config_format_head(ha, sizeof ha, file);
+        vgg_config_format_head(hb, sizeof hb, model);
         return vgg_fail(err, VGG_ERR_MISMATCH,
-                        "%s: checkpoint architecture \"%s\"; the model is "
-                        "\"%s\"",
-                        path, a, b);
+                        "%s: checkpoint architecture \"%s\"%s, head %s; the "
+                        "model is \"%s\"%s, head %s",
+                        path, a, file->no_bn ? " without batch norm" : "", ha,
+                        b, model->no_bn ? " without batch norm" : "", hb);
     }
     return VGG_OK;
 }

@@ -13,32 +13,6 @@
 
 #include "vgg/augment.h"
 
-/* Bytes of tensor data a configuration implies, computed without
- * allocating, so a file cannot make us build a model bigger than itself.
- * Returns 0 for a table the model cannot be built from (*why says why). */
-static uint64_t cfg_data_bytes(const vgg_config *cfg, const char **why) {
-    uint64_t params = 0, state = 0, counters = 0, c = 3;
-    int side = cfg->side;
-    for (int i = 0; i < cfg->nlayers; i++) {
-        if (cfg->layers[i] == VGG_POOL) {
-            if (side < 2 || side % 2) {
-                *why = "a pool on a map of odd or unit side";
-                return 0;
-            }
-            side /= 2;
-            continue;
-        }
-        uint64_t co = (uint64_t)cfg->layers[i];
-        params += co * c * 9 + co + 2 * co;
-        state += 2 * co;
-        counters++;
-        c = co;
-    }
-    uint64_t features = c * (uint64_t)side * (uint64_t)side;
-    params += (uint64_t)cfg->classes * features + (uint64_t)cfg->classes;
-    return 4 * (2 * params + state) + 8 * counters;
-}
-
 /* ---- writing ---------------------------------------------------------- */
 
 static int set_str(json_t *o, const char *key, const char *val) {
@@ -106,7 +80,7 @@ static json_t *history_json(const vgg_ckpt_meta *meta) {
 json_t *vgg_ckpt_meta_json(const vgg_ckpt_meta *meta, uint32_t crc) {
     json_t *o = json_object();
     if (!o) return NULL;
-    char arch[VGG_MAX_LAYERS * 6 + 1];
+    char arch[VGG_MAX_LAYERS * 8 + 1];
     vgg_config_format(arch, sizeof arch, &meta->cfg);
     char names[VGG_MAX_CLASSES * VGG_CLASS_NAME_MAX + 16] = "";
     size_t k = 0;
@@ -121,6 +95,10 @@ json_t *vgg_ckpt_meta_json(const vgg_ckpt_meta *meta, uint32_t crc) {
     bad |= set_fmt(o, "version", "%d", VGG_CKPT_VERSION);
     bad |= set_str(o, "arch", arch);
     bad |= set_fmt(o, "side", "%d", meta->cfg.side);
+    char head[32];
+    vgg_config_format_head(head, sizeof head, &meta->cfg);
+    bad |= set_str(o, "batch_norm", meta->cfg.no_bn ? "false" : "true");
+    bad |= set_str(o, "head", head);
     bad |= set_fmt(o, "classes", "%d", meta->cfg.classes);
     bad |= set_str(o, "class_names", names);
     const int own = meta->std[0] > 0.0f;
@@ -187,10 +165,7 @@ static vgg_status schedule_check(const vgg_schedule *s, float lr,
 
 vgg_status vgg_ckpt_meta_check(const char *path, const vgg_model *m,
                                const vgg_ckpt_meta *meta, vgg_error *err) {
-    if (meta->cfg.classes != m->cfg.classes ||
-        meta->cfg.nlayers != m->cfg.nlayers ||
-        memcmp(meta->cfg.layers, m->cfg.layers,
-               sizeof(int) * (size_t)m->cfg.nlayers) != 0)
+    if (!vgg_config_equal(&meta->cfg, &m->cfg))
         return vgg_fail(err, VGG_ERR_ARG,
                         "%s: the metadata's configuration differs from the "
                         "model's",
@@ -246,6 +221,30 @@ static vgg_status get_str(const char *path, json_t *md, const char *key,
                         "%s: __metadata__ has no \"%s\"", path, key);
     *out = json_string_value(v);
     return VGG_OK; /* every value was checked to be a string */
+}
+
+/* batch_norm and head, absent from files written before they existed
+ * (which had batch norm and the linear head). */
+static vgg_status read_family(const char *path, json_t *md, vgg_config *cfg,
+                              vgg_error *err) {
+    const char *s = NULL;
+    vgg_error perr = {0};
+    if (json_object_get(md, "batch_norm")) {
+        get_str(path, md, "batch_norm", &s, err);
+        if (strcmp(s, "true") && strcmp(s, "false"))
+            return vgg_fail(err, VGG_ERR_FORMAT,
+                            "%s: __metadata__ batch_norm = \"%.40s\": "
+                            "expected true or false",
+                            path, s);
+        cfg->no_bn = !strcmp(s, "false");
+    }
+    if (json_object_get(md, "head")) {
+        get_str(path, md, "head", &s, err);
+        if (vgg_config_set_head(cfg, s, &perr))
+            return vgg_fail(err, VGG_ERR_FORMAT, "%s: __metadata__ %s", path,
+                            perr.msg);
+    }
+    return VGG_OK;
 }
 
 static vgg_status get_i64(const char *path, json_t *md, const char *key,
@@ -476,11 +475,17 @@ static vgg_status parse_meta(const char *path, json_t *md,
                         "%s: __metadata__ arch is empty; expected a table "
                         "such as \"64 64 M 128 M\"",
                         path);
-    const char *why = "";
-    uint64_t need = cfg_data_bytes(&meta->cfg, &why);
-    if (!need)
+    if ((st = read_family(path, md, &meta->cfg, err))) return st;
+    /* the bytes the configuration implies, without allocating the model,
+     * so that a file cannot make us build a model bigger than itself */
+    vgg_arch *walk = malloc(sizeof *walk);
+    if (!walk) return vgg_fail(err, VGG_ERR_NOMEM, "%s: out of memory", path);
+    st = vgg_arch_walk(walk, &meta->cfg, &perr);
+    uint64_t need = walk->data_bytes;
+    free(walk);
+    if (st)
         return vgg_fail(err, VGG_ERR_FORMAT, "%s: __metadata__ arch \"%s\": %s",
-                        path, s, why);
+                        path, s, perr.msg);
     if (need != data_bytes)
         return vgg_fail(err, VGG_ERR_FORMAT,
                         "%s: arch \"%s\" with %d classes needs %" PRIu64

@@ -106,7 +106,7 @@ vgg_status vgg_model_set_conv(vgg_model *m, vgg_conv_mode mode, int n,
     size_t need = 0;
     for (int i = 0; i < m->nlayers; i++) {
         vgg_layer *L = &m->layers[i];
-        if (L->kind != VGG_LAYER_CONV) continue;
+        if (L->kind != VGG_LAYER_CONV || L->kernel != 3) continue;
         vgg_conv_algo w = vgg_conv_algo_fits(VGG_CONV_WINO4, L->H, L->W)
                               ? VGG_CONV_WINO4
                           : vgg_conv_algo_fits(VGG_CONV_WINO2, L->H, L->W)
@@ -127,7 +127,7 @@ vgg_status vgg_model_set_conv(vgg_model *m, vgg_conv_mode mode, int n,
     if (st) return st;
     for (int i = 0; i < m->nlayers; i++) {
         vgg_layer *L = &m->layers[i];
-        if (L->kind != VGG_LAYER_CONV) continue;
+        if (L->kind != VGG_LAYER_CONV || L->kernel != 3) continue;
         for (int p = 0; p < VGG_PASS_COUNT; p++) {
             if (!train && p != VGG_PASS_FWD) continue;
             if (p == VGG_PASS_DATA && i == 0) continue; /* not computed */

@@ -11,93 +11,6 @@
 #include "vgg/profile.h"
 #include "vgg/rng.h"
 
-void vgg_config_format(char *buf, size_t cap, const vgg_config *cfg) {
-    size_t k = 0;
-    if (cap) buf[0] = 0;
-    for (int i = 0; i < cfg->nlayers && k < cap; i++) {
-        if (cfg->layers[i] == VGG_POOL)
-            k += (size_t)snprintf(buf + k, cap - k, "%sM", i ? " " : "");
-        else
-            k += (size_t)snprintf(buf + k, cap - k, "%s%d", i ? " " : "",
-                                  cfg->layers[i]);
-    }
-}
-
-vgg_config vgg_config_vgg16(int classes) {
-    static const int table[] = {64,  64,  VGG_POOL, 128, 128, VGG_POOL,
-                                256, 256, 256,      VGG_POOL, 512, 512,
-                                512, VGG_POOL, 512, 512, 512, VGG_POOL};
-    vgg_config c;
-    memset(&c, 0, sizeof c);
-    c.nlayers = (int)(sizeof table / sizeof table[0]);
-    memcpy(c.layers, table, sizeof table);
-    c.classes = classes;
-    c.side = 32;
-    return c;
-}
-
-vgg_status vgg_config_parse(vgg_config *cfg, const char *spec, int classes,
-                            vgg_error *err) {
-    memset(cfg, 0, sizeof *cfg);
-    cfg->classes = classes;
-    cfg->side = 32;
-    int side = cfg->side, pools = 0;
-    const char *p = spec;
-    while (*p) {
-        while (*p == ' ' || *p == ',') p++;
-        if (!*p) break;
-        if (cfg->nlayers == VGG_MAX_LAYERS)
-            return vgg_fail(err, VGG_ERR_ARG,
-                            "network table '%s': more than %d entries", spec,
-                            VGG_MAX_LAYERS);
-        if (*p == 'M') {
-            /* Refused here, not at vgg_model_create, so that --arch and a
-             * checkpoint's arch are checked where they are parsed. */
-            if (side < 2 || side % 2)
-                return vgg_fail(err, VGG_ERR_ARG,
-                                "network table '%s': pool %d "
-                                "would halve a %dx%d map; drop a pool",
-                                spec, pools + 1, side, side);
-            side /= 2;
-            pools++;
-            cfg->layers[cfg->nlayers++] = VGG_POOL;
-            p++;
-            continue;
-        }
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || v < 1 || v > 4096 || (*end && *end != ' ' && *end != ','))
-            return vgg_fail(err, VGG_ERR_ARG,
-                            "network table '%s': bad entry at '%s'; expected "
-                            "a width from 1 to 4096 or M",
-                            spec, p);
-        cfg->layers[cfg->nlayers++] = (int)v;
-        p = end;
-    }
-    /* A checkpoint of an empty table would not load (checkpoint.c). */
-    if (cfg->nlayers == 0)
-        return vgg_fail(err, VGG_ERR_ARG,
-                        "network table '%s' is empty; expected widths and M "
-                        "such as '64 64 M 128 M'",
-                        spec);
-    return VGG_OK;
-}
-
-static void add_tensor(vgg_model *m, const char *name, vgg_tensor_kind kind,
-                       int ndim, const int64_t *shape, size_t *cursor) {
-    vgg_tensor *t = &m->tensors[m->ntensors++];
-    snprintf(t->name, sizeof t->name, "%s", name);
-    t->kind = kind;
-    t->ndim = ndim;
-    t->numel = 1;
-    for (int i = 0; i < ndim; i++) {
-        t->shape[i] = shape[i];
-        t->numel *= (size_t)shape[i];
-    }
-    t->offset = *cursor;
-    *cursor += t->numel;
-}
-
 float *vgg_tensor_f32(const vgg_model *m, const vgg_tensor *t) {
     switch (t->kind) {
     case VGG_TENSOR_PARAM: return m->params + t->offset;
@@ -137,6 +50,12 @@ void vgg_model_free(vgg_model *m) {
     free(m->logits);
     free(m->dlogits);
     free(m->bn_scratch);
+    for (int j = 0; j < m->nfc; j++) {
+        free(m->fc[j].out);
+        free(m->fc[j].keep);
+    }
+    free(m->dh_a);
+    free(m->dh_b);
     free(m);
 }
 
@@ -148,81 +67,49 @@ static void *xcalloc(size_t n, size_t size, size_t *total) {
 vgg_status vgg_model_create(vgg_model **out, const vgg_config *cfg,
                             int batch_max, vgg_error *err) {
     *out = NULL;
-    if (cfg->classes < 2 || cfg->classes > 1000)
-        return vgg_fail(err, VGG_ERR_ARG, "class count %d: expected 2 to 1000",
-                        cfg->classes);
     if (batch_max < 1)
         return vgg_fail(err, VGG_ERR_ARG, "batch size %d: expected >= 1",
                         batch_max);
-    vgg_model *m = vgg_calloc(1, sizeof *m);
-    if (!m) return vgg_fail(err, VGG_ERR_NOMEM, "cannot allocate the model");
+    vgg_arch *a = vgg_malloc(sizeof *a);
+    if (!a) return vgg_fail(err, VGG_ERR_NOMEM, "cannot allocate the model");
+    vgg_status st = vgg_arch_walk(a, cfg, err);
+    vgg_model *m = st ? NULL : vgg_calloc(1, sizeof *m);
+    if (st || !m) {
+        free(a);
+        return st ? st : vgg_fail(err, VGG_ERR_NOMEM,
+                                  "cannot allocate the model");
+    }
     m->cfg = *cfg;
     m->batch_max = batch_max;
-
-    /* Walk the table: shapes, tensor names, arena offsets. */
-    size_t np = 0, ns = 0, nc = 0;
-    int c = 3, side = cfg->side, block = 1, pos = 0;
-    char name[48];
-    for (int i = 0; i < cfg->nlayers; i++) {
-        vgg_layer *L = &m->layers[m->nlayers++];
-        L->cin = c;
-        L->H = L->W = side;
-        if (cfg->layers[i] == VGG_POOL) {
-            if (side < 2 || side % 2) {
-                vgg_model_free(m);
-                return vgg_fail(err, VGG_ERR_ARG,
-                                "network table: pool on a %dx%d map", side,
-                                side);
-            }
-            L->kind = VGG_LAYER_POOL;
-            L->cout = c;
-            side /= 2;
-            block++;
-            pos = 0;
-            continue;
-        }
-        L->kind = VGG_LAYER_CONV;
-        L->cout = cfg->layers[i];
-        int64_t wshape[4] = {L->cout, c, 3, 3}, vshape[1] = {L->cout};
-        snprintf(name, sizeof name, "conv%d.%d.weight", block, pos);
-        add_tensor(m, name, VGG_TENSOR_PARAM, 4, wshape, &np);
-        snprintf(name, sizeof name, "conv%d.%d.bias", block, pos);
-        add_tensor(m, name, VGG_TENSOR_PARAM, 1, vshape, &np);
-        snprintf(name, sizeof name, "conv%d.%d.weight", block, pos + 1);
-        add_tensor(m, name, VGG_TENSOR_PARAM, 1, vshape, &np);
-        snprintf(name, sizeof name, "conv%d.%d.bias", block, pos + 1);
-        add_tensor(m, name, VGG_TENSOR_PARAM, 1, vshape, &np);
-        snprintf(name, sizeof name, "conv%d.%d.running_mean", block, pos + 1);
-        add_tensor(m, name, VGG_TENSOR_BUFFER, 1, vshape, &ns);
-        snprintf(name, sizeof name, "conv%d.%d.running_var", block, pos + 1);
-        add_tensor(m, name, VGG_TENSOR_BUFFER, 1, vshape, &ns);
-        snprintf(name, sizeof name, "conv%d.%d.num_batches_tracked", block,
-                 pos + 1);
-        add_tensor(m, name, VGG_TENSOR_COUNTER, 0, NULL, &nc);
-        pos += 3;
-        c = L->cout;
-    }
-    m->features = c * side * side;
-    int64_t fw[2] = {cfg->classes, m->features}, fb[1] = {cfg->classes};
-    add_tensor(m, "fc1.weight", VGG_TENSOR_PARAM, 2, fw, &np);
-    add_tensor(m, "fc1.bias", VGG_TENSOR_PARAM, 1, fb, &np);
-    m->nparams = np;
-    m->nstate = ns;
+    m->nlayers = cfg->nlayers;
+    m->features = a->features;
+    m->nfc = a->nfc;
+    m->nparams = a->nparams;
+    m->nstate = a->nstate;
+    m->ntensors = a->ntensors;
+    memcpy(m->tensors, a->tensors, sizeof(vgg_tensor) * (size_t)a->ntensors);
 
     size_t total = 0;
-    m->params = xcalloc(np, sizeof(float), &total);
-    m->grads = xcalloc(np, sizeof(float), &total);
-    m->momentum = xcalloc(np, sizeof(float), &total);
-    m->state = xcalloc(ns, sizeof(float), &total);
-    m->counters = xcalloc(nc, sizeof(int64_t), &total);
+    m->params = xcalloc(a->nparams, sizeof(float), &total);
+    m->grads = xcalloc(a->nparams, sizeof(float), &total);
+    m->momentum = xcalloc(a->nparams, sizeof(float), &total);
+    m->state = xcalloc(a->nstate, sizeof(float), &total);
+    m->counters = xcalloc(a->ncounters, sizeof(int64_t), &total);
     int ok = m->params && m->grads && m->momentum && m->state && m->counters;
 
-    /* Named views, in table order (the tensor table has 7 entries a conv). */
-    const vgg_tensor *t = m->tensors;
+    /* Named views, from the walk's tensor list. */
     size_t col_max = 0, act_max = 0;
     const size_t N = (size_t)batch_max;
     for (int i = 0; i < m->nlayers && ok; i++) {
+        const vgg_arch_layer *A = &a->layers[i];
+        const vgg_tensor *t = m->tensors + A->tensor0;
         vgg_layer *L = &m->layers[i];
+        L->kind = A->kind;
+        L->cin = A->cin;
+        L->cout = A->cout;
+        L->H = L->W = A->side;
+        L->kernel = A->kernel;
+        L->bn = A->bn;
         size_t hw = (size_t)L->H * L->W;
         if (L->kind == VGG_LAYER_POOL) {
             size_t n = (size_t)L->cout * N * hw / 4;
@@ -233,32 +120,57 @@ vgg_status vgg_model_create(vgg_model **out, const vgg_config *cfg,
         }
         L->w = m->params + t[0].offset;
         L->b = m->params + t[1].offset;
-        L->gamma = m->params + t[2].offset;
-        L->beta = m->params + t[3].offset;
         L->dw = m->grads + t[0].offset;
         L->db = m->grads + t[1].offset;
-        L->dgamma = m->grads + t[2].offset;
-        L->dbeta = m->grads + t[3].offset;
-        L->run_mean = m->state + t[4].offset;
-        L->run_var = m->state + t[5].offset;
-        L->nbt = m->counters + t[6].offset;
-        t += 7;
+        if (L->bn) {
+            L->gamma = m->params + t[2].offset;
+            L->beta = m->params + t[3].offset;
+            L->dgamma = m->grads + t[2].offset;
+            L->dbeta = m->grads + t[3].offset;
+            L->run_mean = m->state + t[4].offset;
+            L->run_var = m->state + t[5].offset;
+            L->nbt = m->counters + t[6].offset;
+        }
         size_t n = (size_t)L->cout * N * hw;
-        size_t scratch = vgg_conv_scratch(L->cin, L->cout, N, L->H, L->W);
+        size_t scratch = L->kernel == 3 ? vgg_conv_scratch(L->cin, L->cout,
+                                                           N, L->H, L->W)
+                                        : 0;
         if (scratch > col_max) col_max = scratch;
         if (n > act_max) act_max = n;
         if ((size_t)L->cin * N * hw > act_max) act_max = (size_t)L->cin * N * hw;
-        L->conv = xcalloc(n, sizeof(float), &total);
+        if (L->bn) {
+            L->conv = xcalloc(n, sizeof(float), &total);
+            L->mean = xcalloc(L->cout, sizeof(float), &total);
+            L->invstd = xcalloc(L->cout, sizeof(float), &total);
+            ok = L->conv && L->mean && L->invstd;
+        }
         L->out = xcalloc(n, sizeof(float), &total);
-        L->mean = xcalloc(L->cout, sizeof(float), &total);
-        L->invstd = xcalloc(L->cout, sizeof(float), &total);
-        ok = L->conv && L->out && L->mean && L->invstd;
+        ok = ok && L->out;
+    }
+    size_t head_max = 0;
+    for (int j = 0; j < m->nfc && ok; j++) {
+        const vgg_arch_layer *A = &a->layers[m->nlayers + j];
+        const vgg_tensor *t = m->tensors + A->tensor0;
+        vgg_fc *F = &m->fc[j];
+        F->cin = A->cin;
+        F->cout = A->cout;
+        F->dropout = A->dropout;
+        F->w = m->params + t[0].offset;
+        F->b = m->params + t[1].offset;
+        F->dw = m->grads + t[0].offset;
+        F->db = m->grads + t[1].offset;
+        if (j + 1 < m->nfc) {
+            F->out = xcalloc(N * F->cout, sizeof(float), &total);
+            F->keep = xcalloc(N * F->cout, 1, &total);
+            ok = F->out && F->keep;
+            if ((size_t)F->cout > head_max) head_max = (size_t)F->cout;
+        }
     }
     if (ok) {
-        m->fc_w = m->params + t[0].offset;
-        m->fc_b = m->params + t[1].offset;
-        m->fc_dw = m->grads + t[0].offset;
-        m->fc_db = m->grads + t[1].offset;
+        m->fc_w = m->fc[0].w;
+        m->fc_b = m->fc[0].b;
+        m->fc_dw = m->fc[0].dw;
+        m->fc_db = m->fc[0].db;
         size_t in_n = 3 * N * cfg->side * cfg->side;
         if (in_n > act_max) act_max = in_n;
         if (N * m->features > act_max) act_max = N * m->features;
@@ -272,13 +184,20 @@ vgg_status vgg_model_create(vgg_model **out, const vgg_config *cfg,
         m->dflat = xcalloc(N * m->features, sizeof(float), &total);
         m->logits = xcalloc(N * cfg->classes, sizeof(float), &total);
         m->dlogits = xcalloc(N * cfg->classes, sizeof(float), &total);
+        if (head_max) {
+            m->dh_a = xcalloc(N * head_max, sizeof(float), &total);
+            m->dh_b = xcalloc(N * head_max, sizeof(float), &total);
+            ok = m->dh_a && m->dh_b;
+        }
         int cmax = 3;
         for (int i = 0; i < m->nlayers; i++)
             if (m->layers[i].cout > cmax) cmax = m->layers[i].cout;
         m->bn_scratch = xcalloc(3 * (size_t)cmax + 1, sizeof(double), &total);
-        ok = m->input && m->labels && m->col && m->grad_a && m->grad_b &&
-             m->flat && m->dflat && m->logits && m->dlogits && m->bn_scratch;
+        ok = ok && m->input && m->labels && m->col && m->grad_a &&
+             m->grad_b && m->flat && m->dflat && m->logits && m->dlogits &&
+             m->bn_scratch;
     }
+    free(a);
     m->workspace_bytes = total;
     if (!ok) {
         vgg_model_free(m);
@@ -290,12 +209,26 @@ vgg_status vgg_model_create(vgg_model **out, const vgg_config *cfg,
     return VGG_OK;
 }
 
+/* Normal(0, std) by Box-Muller, one draw per value. */
+static float normal(vgg_rng *rng, float std) {
+    float u1 = 1.0f - vgg_rng_uniform(rng), u2 = vgg_rng_uniform(rng);
+    return std * sqrtf(-2.0f * logf(u1)) * cosf(6.2831853f * u2);
+}
+
 void vgg_model_init(vgg_model *m, vgg_rng *rng) {
+    const int torchvision = m->cfg.no_bn;
     for (int i = 0; i < m->nlayers; i++) {
         vgg_layer *L = &m->layers[i];
         if (L->kind != VGG_LAYER_CONV) continue;
-        float bound = 1.0f / sqrtf((float)(L->cin * 9));
-        size_t nw = (size_t)L->cout * L->cin * 9;
+        const int kk = L->kernel * L->kernel;
+        size_t nw = (size_t)L->cout * L->cin * kk;
+        if (torchvision) {
+            float std = sqrtf(2.0f / (float)(L->cout * kk));
+            for (size_t j = 0; j < nw; j++) L->w[j] = normal(rng, std);
+            memset(L->b, 0, sizeof(float) * (size_t)L->cout);
+            continue;
+        }
+        float bound = 1.0f / sqrtf((float)(L->cin * kk));
         for (size_t j = 0; j < nw; j++)
             L->w[j] = (2.0f * vgg_rng_uniform(rng) - 1.0f) * bound;
         for (int j = 0; j < L->cout; j++)
@@ -308,11 +241,20 @@ void vgg_model_init(vgg_model *m, vgg_rng *rng) {
         }
         *L->nbt = 0;
     }
-    float bound = 1.0f / sqrtf((float)m->features);
-    for (size_t j = 0; j < (size_t)m->cfg.classes * m->features; j++)
-        m->fc_w[j] = (2.0f * vgg_rng_uniform(rng) - 1.0f) * bound;
-    for (int j = 0; j < m->cfg.classes; j++)
-        m->fc_b[j] = (2.0f * vgg_rng_uniform(rng) - 1.0f) * bound;
+    for (int j = 0; j < m->nfc; j++) {
+        vgg_fc *F = &m->fc[j];
+        size_t nw = (size_t)F->cout * F->cin;
+        if (torchvision) {
+            for (size_t k = 0; k < nw; k++) F->w[k] = normal(rng, 0.01f);
+            memset(F->b, 0, sizeof(float) * (size_t)F->cout);
+            continue;
+        }
+        float bound = 1.0f / sqrtf((float)F->cin);
+        for (size_t k = 0; k < nw; k++)
+            F->w[k] = (2.0f * vgg_rng_uniform(rng) - 1.0f) * bound;
+        for (int k = 0; k < F->cout; k++)
+            F->b[k] = (2.0f * vgg_rng_uniform(rng) - 1.0f) * bound;
+    }
     memset(m->momentum, 0, m->nparams * sizeof(float));
     memset(m->grads, 0, m->nparams * sizeof(float));
 }
@@ -359,6 +301,88 @@ vgg_status vgg_model_status(vgg_model *m, vgg_error *err) {
     return st;
 }
 
+static vgg_status conv_forward(vgg_model *m, const vgg_layer *L, float *out,
+                               const float *x, const float *b, int n) {
+    if (L->kernel == 1) {
+        vgg_conv1x1_forward(out, x, L->w, b, L->cin, L->cout,
+                            n * L->H * L->W);
+        return VGG_OK;
+    }
+    if (L->algo[VGG_PASS_FWD] != VGG_CONV_DIRECT)
+        return vgg_wino_forward(L->algo[VGG_PASS_FWD], out, m->wino, x, L->w,
+                                b, L->cin, L->cout, n, L->H, L->W);
+    return vgg_conv_forward(out, m->col, m->col_n, x, L->w, b, L->cin,
+                            L->cout, n, L->H, L->W);
+}
+
+static vgg_status conv_backward(vgg_model *m, vgg_layer *L, float *din,
+                                const float *dout, const float *in, int n);
+
+/* A conv layer's gradients: din (NULL: none wanted), dw, and db when not
+ * NULL (a conv without batch norm: the sum of dout over positions). */
+static vgg_status conv_grads(vgg_model *m, vgg_layer *L, float *din,
+                             float *db, const float *g, const float *in,
+                             int n) {
+    const int M = n * L->H * L->W;
+    if (L->kernel == 1) {
+        vgg_conv1x1_backward(din, L->dw, db, g, in, L->w, L->cin, L->cout, M);
+        return VGG_OK;
+    }
+    if (db) {
+#pragma omp parallel for schedule(static)
+        for (int co = 0; co < L->cout; co++) {
+            const float *r = g + (long)co * M;
+            double s = 0.0;
+            for (int j = 0; j < M; j++) s += r[j];
+            db[co] += (float)s;
+        }
+    }
+    return conv_backward(m, L, din, g, in, n);
+}
+
+/* Dropout's keep bit (vgg/model.h): splitmix64's finaliser over the key
+ * and the unit's coordinates, top bit. */
+static int keep_bit(uint64_t key, int layer, uint64_t image, int unit) {
+    uint64_t z = key ^ ((uint64_t)layer << 58) ^ (image << 24) ^
+                 (uint64_t)unit;
+    z += 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return (int)(z >> 63);
+}
+
+/* The head, m->flat -> m->logits. In training with dropout_on, each
+ * hidden layer's ReLU output is multiplied by 2 or 0 (kept with
+ * probability 1/2, PyTorch's Dropout(0.5)). */
+static vgg_status head_forward(vgg_model *m, int n, int train) {
+    const float *x = m->flat;
+    m->dropout_drawn = train && m->dropout_on && m->nfc > 1;
+    for (int j = 0; j < m->nfc; j++) {
+        vgg_fc *F = &m->fc[j];
+        float *y = j + 1 < m->nfc ? F->out : m->logits;
+        vgg_status st = vgg_linear_forward(y, x, F->w, F->b, n, F->cin, F->cout);
+        if (st) return st;
+        if (F->dropout) {
+            vgg_relu_forward(y, (long)n * F->cout);
+            if (m->dropout_drawn) {
+                const uint64_t key = m->dropout_key;
+                const int W = F->cout, base = m->dropout_base;
+#pragma omp parallel for schedule(static)
+                for (int i = 0; i < n; i++)
+                    for (int u = 0; u < W; u++) {
+                        long k = (long)i * W + u;
+                        F->keep[k] = (uint8_t)keep_bit(
+                            key, j, (uint64_t)(base + i), u);
+                        y[k] = F->keep[k] ? 2.0f * y[k] : 0.0f;
+                    }
+            }
+        }
+        x = y;
+    }
+    return VGG_OK;
+}
+
 double vgg_model_forward(vgg_model *m, int n, int train, int *correct) {
     const float *x = m->input;
     double t;
@@ -371,15 +395,20 @@ double vgg_model_forward(vgg_model *m, int n, int train, int *correct) {
             t = vgg_now();
             vgg_maxpool_forward(L->out, L->arg, x, L->cout * n, L->H, L->W);
             vgg_prof.seconds[VGG_PROF_POOL] += vgg_now() - t;
+        } else if (!L->bn) {
+            /* conv + bias, then ReLU in place */
+            st = conv_forward(m, L, L->out, x, L->b, n);
+            if (st) {
+                pass_failed(m, st, "forward", i);
+                if (correct) *correct = 0;
+                return NAN;
+            }
+            t = vgg_now();
+            vgg_relu_forward(L->out, (long)L->cout * n * hw);
+            vgg_prof.seconds[VGG_PROF_BN] += vgg_now() - t;
         } else {
             /* no bias: batch norm takes it (see nn.h) */
-            if (L->algo[VGG_PASS_FWD] != VGG_CONV_DIRECT)
-                st = vgg_wino_forward(L->algo[VGG_PASS_FWD], L->conv, m->wino,
-                                      x, L->w, NULL, L->cin, L->cout, n, L->H,
-                                      L->W);
-            else
-                st = vgg_conv_forward(L->conv, m->col, m->col_n, x, L->w, NULL,
-                                      L->cin, L->cout, n, L->H, L->W);
+            st = conv_forward(m, L, L->conv, x, NULL, n);
             if (st) {
                 pass_failed(m, st, "forward", i);
                 if (correct) *correct = 0;
@@ -426,8 +455,7 @@ double vgg_model_forward(vgg_model *m, int n, int train, int *correct) {
     int C = m->nlayers ? last->cout : 3;
     vgg_flatten_forward(m->flat, x, C, n, S);
     vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
-    st = vgg_linear_forward(m->logits, m->flat, m->fc_w, m->fc_b, n,
-                            m->features, m->cfg.classes);
+    st = head_forward(m, n, train);
     if (st) {
         pass_failed(m, st, "forward", m->nlayers);
         if (correct) *correct = 0;
@@ -479,20 +507,35 @@ void vgg_model_backward(vgg_model *m, int n) {
     int S = last->kind == VGG_LAYER_POOL ? last->H * last->W / 4
                                          : last->H * last->W;
     const double tc = vgg_now(), gc = vgg_prof.seconds[VGG_PROF_GEMM];
-    vgg_status st = vgg_linear_backward(m->dflat, m->fc_dw, m->fc_db,
-                                        m->dlogits, m->flat, m->fc_w, n,
-                                        m->features, m->cfg.classes);
-    if (st) {
-        pass_failed(m, st, "backward", m->nlayers);
-        return;
+    const vgg_dist *d = m->dist && m->dist->start_f32 ? m->dist : NULL;
+    /* the head, last layer first: through fc[j-1]'s ReLU and dropout
+     * (its output is 2 relu or 0 where drawn: vgg_relu_backward) */
+    const float *gh = m->dlogits;
+    float *dh = m->dh_a, *dh2 = m->dh_b;
+    for (int j = m->nfc - 1; j >= 0; j--) {
+        vgg_fc *F = &m->fc[j];
+        float *din = j ? dh : m->dflat;
+        vgg_status st = vgg_linear_backward(
+            din, F->dw, F->db, gh, j ? m->fc[j - 1].out : m->flat, F->w, n,
+            F->cin, F->cout);
+        if (st) {
+            pass_failed(m, st, "backward", m->nlayers);
+            return;
+        }
+        if (d) start_sum(d, F->dw, F->db, F->cout);
+        if (j)
+            vgg_relu_backward(din, m->fc[j - 1].out, (long)n * F->cin,
+                              m->dropout_drawn ? 2.0f : 1.0f);
+        gh = din;
+        float *tmp = dh;
+        dh = dh2;
+        dh2 = tmp;
     }
     double t = vgg_now();
     float *g = m->grad_a, *g2 = m->grad_b;
     vgg_flatten_backward(g, m->dflat, last->cout, n, S);
     vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
     layer_time(m, 1, m->nlayers, tc, gc);
-    const vgg_dist *d = m->dist && m->dist->start_f32 ? m->dist : NULL;
-    if (d) start_sum(d, m->fc_dw, m->fc_db, m->cfg.classes);
     for (int i = m->nlayers - 1; i >= 0; i--) {
         vgg_layer *L = &m->layers[i];
         const int hw = L->H * L->W;
@@ -503,6 +546,16 @@ void vgg_model_backward(vgg_model *m, int n) {
             t = vgg_now();
             vgg_maxpool_backward(g2, g, L->arg, L->cout * n, L->H, L->W);
             vgg_prof.seconds[VGG_PROF_POOL] += vgg_now() - t;
+        } else if (!L->bn) {
+            t = vgg_now();
+            vgg_relu_backward(g, L->out, (long)L->cout * n * hw, 1.0f);
+            vgg_prof.seconds[VGG_PROF_BN] += vgg_now() - t;
+            vgg_status gst = conv_grads(m, L, i > 0 ? g2 : NULL, L->db, g, in, n);
+            if (gst) {
+                pass_failed(m, gst, "backward", i);
+                return;
+            }
+            if (d) start_sum(d, L->dw, L->db, L->cout);
         } else {
             t = vgg_now();
             if (m->dist && m->dist->sync_bn) {
@@ -523,7 +576,7 @@ void vgg_model_backward(vgg_model *m, int n) {
                                        m->bn_scratch);
             }
             vgg_prof.seconds[VGG_PROF_BN] += vgg_now() - t;
-            st = conv_backward(m, L, i > 0 ? g2 : NULL, g, in, n);
+            vgg_status st = conv_grads(m, L, i > 0 ? g2 : NULL, NULL, g, in, n);
             if (st) {
                 pass_failed(m, st, "backward", i);
                 return;

@@ -111,6 +111,12 @@ vgg_status vgg_train_epoch(vgg_model *m, const vgg_dataset *ds,
         int lo, hi;
         share(m, n, &lo, &hi);
         const int nl = hi - lo;
+        if (m->nfc > 1) { /* dropout's key: drawn only when there is one */
+            m->dropout_key = (uint64_t)vgg_rng_u32(rng) << 32;
+            m->dropout_key |= vgg_rng_u32(rng);
+            m->dropout_base = lo;
+            m->dropout_on = 1;
+        }
         vgg_augment_batch(m->input, m->labels, ds, order + start + lo, nl,
                           ch + lo);
         vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
@@ -136,6 +142,7 @@ vgg_status vgg_train_epoch(vgg_model *m, const vgg_dataset *ds,
         }
     }
     stats->seconds = vgg_now() - t0;
+    m->dropout_on = 0;
     free(order);
     free(ch);
     return st;

@@ -73,22 +73,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 }
 
 /* Parameters a configuration implies, without building it (0: no model
- * can be built from it). */
+ * can be built from it): the library's own walk. */
 static uint64_t param_count(const vgg_config *cfg) {
-    uint64_t n = 0, c = 3;
-    int side = cfg->side;
-    for (int i = 0; i < cfg->nlayers; i++) {
-        if (cfg->layers[i] == VGG_POOL) {
-            if (side < 2 || side % 2) return 0;
-            side /= 2;
-            continue;
-        }
-        if (cfg->layers[i] < 1 || cfg->layers[i] > 4096) return 0;
-        uint64_t co = (uint64_t)cfg->layers[i];
-        n += co * c * 9 + 3 * co;
-        c = co;
-    }
-    return n + (uint64_t)cfg->classes * (c * side * side + 1);
+    static vgg_arch walk;
+    if (vgg_arch_walk(&walk, cfg, NULL)) return 0;
+    return walk.nparams;
 }
 
 static int same_model(const vgg_model *a, const vgg_model *b) {

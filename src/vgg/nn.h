@@ -52,6 +52,22 @@ void vgg_conv_backward_ref(float *din, float *dw, float *db, const float *dout,
                            const float *in, const float *w, int Cin, int Cout,
                            int N, int H, int W);
 
+/* 1x1 convolution over M = N*H*W positions: out[Cout][M] = w[Cout][Cin] x
+ * in[Cin][M] (+ b, which may be NULL). Backward: din may be NULL, db may
+ * be NULL; dw and db are added to. */
+void vgg_conv1x1_forward(float *out, const float *in, const float *w,
+                         const float *b, int Cin, int Cout, int M);
+void vgg_conv1x1_backward(float *din, float *dw, float *db, const float *dout,
+                          const float *in, const float *w, int Cin, int Cout,
+                          int M);
+
+/* ReLU in place (NaN stays NaN, so divergence shows), and its backward from
+ * the output y: g[i] = y[i] > 0 ? g[i] * scale : 0. scale 2 takes a
+ * Dropout(0.5) whose dropped entries are 0 in y through as well (a kept
+ * entry is 2 * relu, a dropped one 0). */
+void vgg_relu_forward(float *x, long n);
+void vgg_relu_backward(float *g, const float *y, long n, float scale);
+
 /* Batch norm over rows of M values per channel, optionally fused with ReLU,
  * of x = in + bias, where bias (may be NULL) is the preceding conv's bias
  * folded in: batch norm cancels it in training except in the running mean,
