@@ -1,7 +1,7 @@
 /* Shared by the GEMM benchmarks (gemm_bench.c, gemm_ab.c, kernel_bench.c):
  * VGG16's convolution layers, a fixed fill, medians, a layer's operands,
- * and one convolution pass run as the trainer runs it (src/nn/conv.c) through a given
- * implicit-im2col GEMM. Header-only: each benchmark is one translation
+ * and one convolution pass run as the trainer runs it (src/nn/conv.c) through a
+ * given implicit-im2col GEMM. Header-only: each benchmark is one translation
  * unit. */
 #ifndef VGG_SCRIPTS_BENCH_CONV_H
 #define VGG_SCRIPTS_BENCH_CONV_H
@@ -10,13 +10,14 @@
 
 #include "vgg/gemm.h"
 
-typedef struct layer { int cin, cout, hw; } layer;
+typedef struct layer {
+    int cin, cout, hw;
+} layer;
 
 static const layer vgg16[] = {
-    {3, 64, 32},    {64, 64, 32},   {64, 128, 16},  {128, 128, 16},
-    {128, 256, 8},  {256, 256, 8},  {256, 256, 8},  {256, 512, 4},
-    {512, 512, 4},  {512, 512, 4},  {512, 512, 2},  {512, 512, 2},
-    {512, 512, 2},
+    {3, 64, 32},   {64, 64, 32},  {64, 128, 16}, {128, 128, 16}, {128, 256, 8},
+    {256, 256, 8}, {256, 256, 8}, {256, 512, 4}, {512, 512, 4},  {512, 512, 4},
+    {512, 512, 2}, {512, 512, 2}, {512, 512, 2},
 };
 #define NLAYERS (int)(sizeof vgg16 / sizeof vgg16[0])
 
@@ -44,7 +45,9 @@ static inline void fill(float *x, size_t n, unsigned seed) {
  * filled (seeds seed, seed + 1, seed + 2), and C zeroed, large enough for
  * any of the three passes. Returns 0, or -1 when out of memory (nothing
  * kept). */
-typedef struct conv_data { float *x, *d, *w, *C; } conv_data;
+typedef struct conv_data {
+    float *x, *d, *w, *C;
+} conv_data;
 
 static inline void conv_data_free(conv_data *cd) {
     free(cd->x);
@@ -83,9 +86,9 @@ typedef int (*im2col_fn)(int transb, int M, float alpha, const float *A,
 /* Pass 0: the forward (out = w x col(x)); 1: the weight gradient
  * (dw = dout x col(x)^T); 2: the input gradient as a convolution of dout
  * with the turned weights, as the trainer does it. Returns f's status. */
-static inline int conv_pass(im2col_fn f, const layer *ly, int batch,
-                            int pass, const float *x, const float *d,
-                            const float *w, float *C, int threads) {
+static inline int conv_pass(im2col_fn f, const layer *ly, int batch, int pass,
+                            const float *x, const float *d, const float *w,
+                            float *C, int threads) {
     const int hw = ly->hw;
     const long npix = (long)batch * hw * hw;
     if (pass == 0) {

@@ -1,9 +1,10 @@
 /* vgg-gemm-bench: times every GEMM of one VGG16 training step (batch 128
  * by default: forward, weight gradient, input gradient of each conv layer)
  * with OpenBLAS and with one of our kernels (--gemm NAME: the best this CPU
- * runs by default) on an im2col matrix formed in memory, and with ours on the implicit im2col as the trainer runs them
- * (the "im2col" column, which %peak refers to), and prints GFLOP/s per
- * shape and the FLOP-weighted total for the step.
+ * runs by default) on an im2col matrix formed in memory, and with ours on the
+ * implicit im2col as the trainer runs them (the "im2col" column, which %peak
+ * refers to), and prints GFLOP/s per shape and the FLOP-weighted total for the
+ * step.
  *
  *   vgg-gemm-bench [--threads N] [--reps R] [--batch B] [--only ours|openblas]
  *                  [--blocking KC,MC,NC] [--layer L] [--min] [--gemm NAME]
@@ -36,11 +37,11 @@ static int use_min;
 
 /* Our kernel under test, through the driver with the implicit im2col. */
 static const vgg_kernel *ours;
-static int ours_im2col(int transb, int M, float alpha, const float *A,
-                       int lda, const vgg_im2col_src *src, float beta,
-                       float *C, int ldc, int nthreads) {
-    return vgg_driver_gemm_im2col(ours, transb, M, alpha, A, lda, src, beta,
-                                  C, ldc, nthreads);
+static int ours_im2col(int transb, int M, float alpha, const float *A, int lda,
+                       const vgg_im2col_src *src, float beta, float *C, int ldc,
+                       int nthreads) {
+    return vgg_driver_gemm_im2col(ours, transb, M, alpha, A, lda, src, beta, C,
+                                  ldc, nthreads);
 }
 
 /* Lets the other implementation's idle threads stop spinning (OpenBLAS's
@@ -74,8 +75,7 @@ static double time_im2col(const layer *ly, int batch, int pass, const float *x,
     if (!t) return -1.0;
     for (int r = -1; r < reps; r++) {
         double t0 = vgg_now();
-        conv_pass(ours_im2col, ly, batch, pass, x, d, w, C,
-                  vgg_get_threads());
+        conv_pass(ours_im2col, ly, batch, pass, x, d, w, C, vgg_get_threads());
         double dt = vgg_now() - t0;
         if (r >= 0) t[r] = dt;
     }
@@ -90,12 +90,18 @@ int main(int argc, char **argv) {
     const char *gemm = "auto";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--threads") && v) threads = atoi(argv[++i]);
-        else if (!strcmp(a, "--reps") && v) reps = atoi(argv[++i]);
-        else if (!strcmp(a, "--batch") && v) batch = atoi(argv[++i]);
-        else if (!strcmp(a, "--layer") && v) only_layer = atoi(argv[++i]);
-        else if (!strcmp(a, "--min")) use_min = 1;
-        else if (!strcmp(a, "--gemm") && v) gemm = argv[++i];
+        if (!strcmp(a, "--threads") && v)
+            threads = atoi(argv[++i]);
+        else if (!strcmp(a, "--reps") && v)
+            reps = atoi(argv[++i]);
+        else if (!strcmp(a, "--batch") && v)
+            batch = atoi(argv[++i]);
+        else if (!strcmp(a, "--layer") && v)
+            only_layer = atoi(argv[++i]);
+        else if (!strcmp(a, "--min"))
+            use_min = 1;
+        else if (!strcmp(a, "--gemm") && v)
+            gemm = argv[++i];
         else if (!strcmp(a, "--only") && v) {
             v = argv[++i];
             only = !strcmp(v, "ours") ? 1 : !strcmp(v, "openblas") ? 2 : -1;
@@ -111,14 +117,16 @@ int main(int argc, char **argv) {
         } else {
             fprintf(stderr,
                     "usage: %s [--threads N] [--reps R] [--batch B] "
-                    "[--only ours|openblas] [--blocking KC,MC,NC] [--layer L] [--min] "
+                    "[--only ours|openblas] [--blocking KC,MC,NC] [--layer L] "
+                    "[--min] "
                     "[--gemm NAME]\n",
                     argv[0]);
             return 2;
         }
     }
     if (threads < 1 || reps < 1 || batch < 1) {
-        fprintf(stderr, "%s: --threads, --reps and --batch must be >= 1\n", argv[0]);
+        fprintf(stderr, "%s: --threads, --reps and --batch must be >= 1\n",
+                argv[0]);
         return 2;
     }
     vgg_set_threads(threads);
@@ -126,7 +134,8 @@ int main(int argc, char **argv) {
     vgg_error err = {0};
     if (strcmp(gemm, "openblas") == 0 || vgg_gemm_select(gemm, &err)) {
         fprintf(stderr, "%s: --gemm: %s\n", argv[0],
-                err.msg[0] ? err.msg : "\"openblas\": expected one of our kernels");
+                err.msg[0] ? err.msg
+                           : "\"openblas\": expected one of our kernels");
         return 2;
     }
     ours = vgg_kernel_current();
@@ -134,18 +143,20 @@ int main(int argc, char **argv) {
     int bkc, bmc, bnc, mr, nr;
     vgg_driver_get_blocking(ours, &bkc, &bmc, &bnc, &mr, &nr);
     const char *ct = getenv("OPENBLAS_CORETYPE");
-    printf("# VGG16 GEMMs of one training step, batch %d, %d thread(s), %s of %d\n",
+    printf("# VGG16 GEMMs of one training step, batch %d, %d thread(s), %s of "
+           "%d\n",
            batch, threads, use_min ? "fastest" : "median", reps);
     printf("# OPENBLAS_CORETYPE=%s (OpenBLAS kernels: %s); ours: %s, "
            "micro-kernel %dx%d, KC=%d MC=%d NC=%d\n",
-           ct ? ct : "(unset)", vgg_openblas_corename(),
-           ours->name, mr, nr, bkc, bmc, bnc);
-    printf("# GFLOP/s: openblas and ours on an im2col matrix formed in memory;\n"
-           "# im2col: ours on the implicit im2col, as the trainer runs it (the\n"
-           "# input gradient as a convolution of dout); ratio = ours/openblas;\n"
-           "# %%peak = im2col's rate over the highest FMA peak measured so far\n");
-    printf("%-5s %-4s %-5s %6s %7s %5s %8s %10s %10s %6s %10s %7s %6s\n", "layer",
-           "pass", "trans", "M", "N", "K", "GFLOP", "openblas", "ours",
+           ct ? ct : "(unset)", vgg_openblas_corename(), ours->name, mr, nr,
+           bkc, bmc, bnc);
+    printf(
+        "# GFLOP/s: openblas and ours on an im2col matrix formed in memory;\n"
+        "# im2col: ours on the implicit im2col, as the trainer runs it (the\n"
+        "# input gradient as a convolution of dout); ratio = ours/openblas;\n"
+        "# %%peak = im2col's rate over the highest FMA peak measured so far\n");
+    printf("%-5s %-4s %-5s %6s %7s %5s %8s %10s %10s %6s %10s %7s %6s\n",
+           "layer", "pass", "trans", "M", "N", "K", "GFLOP", "openblas", "ours",
            "ratio", "im2col", "peak", "%peak");
 
     /* pmax: the highest FMA peak measured so far, which shares are over
@@ -170,10 +181,12 @@ int main(int argc, char **argv) {
             const shape *s = &sh[p];
             size_t na = (size_t)s->M * s->K, nb = (size_t)s->K * s->N,
                    ncc = (size_t)s->M * s->N;
-            float *A = malloc(na * sizeof(float)), *B = malloc(nb * sizeof(float)),
+            float *A = malloc(na * sizeof(float)),
+                  *B = malloc(nb * sizeof(float)),
                   *C = malloc(ncc * sizeof(float));
             if (!A || !B || !C) {
-                fprintf(stderr, "%s: out of memory for layer %d %s\n", argv[0], l, s->pass);
+                fprintf(stderr, "%s: out of memory for layer %d %s\n", argv[0],
+                        l, s->pass);
                 return 1;
             }
             fill(A, na, 1);
@@ -199,8 +212,10 @@ int main(int argc, char **argv) {
             t_ours += tu;
             t_im += ti;
             char tr[8];
-            snprintf(tr, sizeof tr, "%c%c", s->ta ? 'T' : 'N', s->tb ? 'T' : 'N');
-            printf("%-5d %-4s %-5s %6d %7d %5d %8.3f %10.1f %10.1f %6.2f %10.1f %7.1f "
+            snprintf(tr, sizeof tr, "%c%c", s->ta ? 'T' : 'N',
+                     s->tb ? 'T' : 'N');
+            printf("%-5d %-4s %-5s %6d %7d %5d %8.3f %10.1f %10.1f %6.2f "
+                   "%10.1f %7.1f "
                    "%5.0f%%\n",
                    l, s->pass, tr, s->M, s->N, s->K, fl * 1e-9,
                    to > 0 ? fl / to * 1e-9 : 0.0, tu > 0 ? fl / tu * 1e-9 : 0.0,
@@ -214,14 +229,15 @@ int main(int argc, char **argv) {
         }
         conv_data_free(&cd);
     }
-    printf("step  all  %-5s %6s %7s %5s %8.3f %10.1f %10.1f %6.2f %10.1f %7.1f %5.0f%%\n",
+    printf("step  all  %-5s %6s %7s %5s %8.3f %10.1f %10.1f %6.2f %10.1f %7.1f "
+           "%5.0f%%\n",
            "", "", "", "", flops_total * 1e-9,
            t_ob > 0 ? flops_total / t_ob * 1e-9 : 0.0,
            t_ours > 0 ? flops_total / t_ours * 1e-9 : 0.0,
            t_ob > 0 && t_ours > 0 ? t_ob / t_ours : 0.0,
-           t_im > 0 ? flops_total / t_im * 1e-9 : 0.0,
-           pmax, pmax > 0 && t_im > 0 ? 100.0 * flops_total / t_im * 1e-9 / pmax
-                                      : 0.0);
+           t_im > 0 ? flops_total / t_im * 1e-9 : 0.0, pmax,
+           pmax > 0 && t_im > 0 ? 100.0 * flops_total / t_im * 1e-9 / pmax
+                                : 0.0);
     printf("# step GEMM time: openblas %.1f ms, ours %.1f ms, im2col %.1f ms\n",
            t_ob * 1e3, t_ours * 1e3, t_im * 1e3);
     return 0;

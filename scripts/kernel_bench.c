@@ -64,8 +64,9 @@ static int arg_int(const char *flag, const char *v, int lo, int hi) {
     char *end;
     long n = strtol(v, &end, 10);
     if (*v == '\0' || *end != '\0' || n < lo || n > hi) {
-        fprintf(stderr, "kernel_bench: %s %s: expected a whole number %d to %d\n",
-                flag, v, lo, hi);
+        fprintf(stderr,
+                "kernel_bench: %s %s: expected a whole number %d to %d\n", flag,
+                v, lo, hi);
         exit(2);
     }
     return (int)n;

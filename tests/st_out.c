@@ -53,11 +53,11 @@ int st_write(const char *path) {
         json_t *shape = json_array();
         for (int d = 0; d < outs[i].ndim; d++)
             json_array_append_new(shape, json_integer(outs[i].shape[d]));
-        json_object_set_new(
-            root, outs[i].name,
-            json_pack("{s:s, s:o, s:[I,I]}", "dtype", "F32", "shape", shape,
-                      "data_offsets", (json_int_t)off,
-                      (json_int_t)(off + 4 * outs[i].n)));
+        json_object_set_new(root, outs[i].name,
+                            json_pack("{s:s, s:o, s:[I,I]}", "dtype", "F32",
+                                      "shape", shape, "data_offsets",
+                                      (json_int_t)off,
+                                      (json_int_t)(off + 4 * outs[i].n)));
         off += 4 * outs[i].n;
     }
     char *h = json_dumps(root, JSON_COMPACT);

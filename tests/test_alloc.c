@@ -50,8 +50,8 @@ static void test_each_allocation_fails(void **state) {
     for (size_t i = 0; i < sizeof pixels; i++)
         pixels[i] = (uint8_t)(vgg_rng_u32(&r) >> 24);
     for (int i = 0; i < NIMG; i++) labels[i] = (uint8_t)(i % 3);
-    vgg_dataset ds = {.n = NIMG, .pixels = pixels, .labels = labels,
-                      .num_classes = 3};
+    vgg_dataset ds = {
+        .n = NIMG, .pixels = pixels, .labels = labels, .num_classes = 3};
 
     for (const char *const *g = (const char *const[]){"auto", "openblas", NULL};
          *g; g++) {
@@ -74,9 +74,10 @@ static void test_each_allocation_fails(void **state) {
                 continue;
             }
             if (st != VGG_ERR_NOMEM || !err.msg[0])
-                fprintf(stderr, "  gemm %s, allocation %ld of %ld: status %d "
-                        "(%s) \"%s\"\n", *g, k, n, st,
-                        vgg_status_to_string(st), err.msg);
+                fprintf(stderr,
+                        "  gemm %s, allocation %ld of %ld: status %d "
+                        "(%s) \"%s\"\n",
+                        *g, k, n, st, vgg_status_to_string(st), err.msg);
             assert_int_equal(st, VGG_ERR_NOMEM);
             assert_true(err.msg[0] != '\0');
             failed++;

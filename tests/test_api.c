@@ -73,8 +73,8 @@ static void check(const char *arch, const char *head) {
             rgb[i * VGG_CIFAR_PIXELS + j] = px[i][j] / 255.0f;
         }
     assert_int_equal(vgg_classifier_logits(c, rgb, 2, z, &err), VGG_OK);
-    vgg_dataset ds = {.n = 2, .pixels = &px[0][0], .labels = labels,
-                      .num_classes = 3};
+    vgg_dataset ds = {
+        .n = 2, .pixels = &px[0][0], .labels = labels, .num_classes = 3};
     int idx[2] = {0, 1}, correct;
     vgg_augment_batch(m->input, m->labels, &ds, idx, 2, NULL);
     vgg_model_forward(m, 2, 0, &correct);

@@ -60,15 +60,19 @@ static void make_meta(vgg_ckpt_meta *meta, const vgg_model *m) {
     meta->rng.inc = 0x1234567890abcdefull | 1;
     meta->sgd = (vgg_sgd){0.01f, 0.9f, 5e-4f};
     vgg_schedule_init(&meta->sched, 0.01f);
-    assert_int_equal(vgg_schedule_set(&meta->sched, "--lr-schedule", "step", NULL), VGG_OK);
-    assert_int_equal(vgg_schedule_set(&meta->sched, "--lr-steps", "30,40", NULL), VGG_OK);
-    assert_int_equal(vgg_schedule_set(&meta->sched, "--lr-gamma", "0.2", NULL), VGG_OK);
-    assert_int_equal(vgg_schedule_set(&meta->sched, "--warmup", "1", NULL), VGG_OK);
+    assert_int_equal(
+        vgg_schedule_set(&meta->sched, "--lr-schedule", "step", NULL), VGG_OK);
+    assert_int_equal(
+        vgg_schedule_set(&meta->sched, "--lr-steps", "30,40", NULL), VGG_OK);
+    assert_int_equal(vgg_schedule_set(&meta->sched, "--lr-gamma", "0.2", NULL),
+                     VGG_OK);
+    assert_int_equal(vgg_schedule_set(&meta->sched, "--warmup", "1", NULL),
+                     VGG_OK);
     meta->batch_size = 16;
     meta->limit_train = 40;
     for (int e = 1; e <= 2; e++) {
-        vgg_epoch_record r = {e, 0.01f, 1.5f / e, 0.4f * e, 1.25f / e,
-                              0.3f * e, 2.5f, 1234.5f};
+        vgg_epoch_record r = {e,         0.01f,    1.5f / e, 0.4f * e,
+                              1.25f / e, 0.3f * e, 2.5f,     1234.5f};
         assert_int_equal(vgg_ckpt_meta_add_epoch(meta, &r, NULL), VGG_OK);
     }
 }
@@ -193,10 +197,8 @@ static void set_offsets(json_t *root, const char *name, json_int_t b,
 }
 
 static json_int_t begin_of(json_t *root, const char *name) {
-    return json_integer_value(
-        json_array_get(json_object_get(json_object_get(root, name),
-                                       "data_offsets"),
-                       0));
+    return json_integer_value(json_array_get(
+        json_object_get(json_object_get(root, name), "data_offsets"), 0));
 }
 
 static void edit_shape(json_t *root) {
@@ -249,7 +251,8 @@ static void edit_history_huge(json_t *root) {
 
 static void edit_no_schedule(json_t *root) { /* a file from before it */
     json_t *md = json_object_get(root, "__metadata__");
-    const char *keys[] = {"lr_schedule", "lr_steps", "lr_gamma", "lr_min", "lr_warmup"};
+    const char *keys[] = {"lr_schedule", "lr_steps", "lr_gamma", "lr_min",
+                          "lr_warmup"};
     for (int i = 0; i < 5; i++) json_object_del(md, keys[i]);
 }
 static void edit_schedule_kind(json_t *root) {
@@ -351,8 +354,7 @@ static void test_round_trip(void **state) {
     /* No temporary left behind. */
     DIR *d = opendir(dir);
     struct dirent *de;
-    while ((de = readdir(d)))
-        assert_null(strstr(de->d_name, ".tmp-"));
+    while ((de = readdir(d))) assert_null(strstr(de->d_name, ".tmp-"));
     closedir(d);
 }
 
@@ -365,8 +367,7 @@ static void test_truncated(void **state) {
     expect_refusal(path, ARCH, CLASSES, "truncated", "bytes of tensor data",
                    NULL);
     spit(path, x.b, 20); /* inside the header */
-    expect_refusal(path, ARCH, CLASSES, "runs past the end", "truncated",
-                   NULL);
+    expect_refusal(path, ARCH, CLASSES, "runs past the end", "truncated", NULL);
     spit(path, x.b, 5);
     expect_refusal(path, ARCH, CLASSES, "8-byte header length", NULL, NULL);
     free(x.b);
@@ -410,10 +411,10 @@ static void test_garbage_json(void **state) {
 static void test_wrong_shape(void **state) {
     (void)state;
     const char *path = path_of("shape.bin");
-    expect_edit_refused(path, edit_shape,
-                        "conv1.0.weight", "[8,3,3,1]", "expects [8,3,3,3]");
-    expect_edit_refused(path, edit_dtype,
-                        "conv2.1.running_var", "dtype F16", "expected F32");
+    expect_edit_refused(path, edit_shape, "conv1.0.weight", "[8,3,3,1]",
+                        "expects [8,3,3,3]");
+    expect_edit_refused(path, edit_dtype, "conv2.1.running_var", "dtype F16",
+                        "expected F32");
 }
 
 static void test_wrong_classes_and_arch(void **state) {
@@ -429,20 +430,19 @@ static void test_wrong_classes_and_arch(void **state) {
 static void test_offsets(void **state) {
     (void)state;
     const char *path = path_of("offsets.bin");
-    expect_edit_refused(path, edit_overlap,
-                        "conv1.0.weight", "conv1.0.bias", "overlap");
-    expect_edit_refused(path, edit_out_of_range,
-                        "fc1.bias", "run past the data section", NULL);
-    expect_edit_refused(path, edit_span,
-                        "optimizer.momentum.fc1.bias", "span 8 bytes",
-                        "needs 12");
+    expect_edit_refused(path, edit_overlap, "conv1.0.weight", "conv1.0.bias",
+                        "overlap");
+    expect_edit_refused(path, edit_out_of_range, "fc1.bias",
+                        "run past the data section", NULL);
+    expect_edit_refused(path, edit_span, "optimizer.momentum.fc1.bias",
+                        "span 8 bytes", "needs 12");
 }
 
 static void test_missing_unknown(void **state) {
     (void)state;
     const char *path = path_of("names.bin");
-    expect_edit_refused(path, edit_missing,
-                        "optimizer.momentum.conv2.0.weight", "missing", NULL);
+    expect_edit_refused(path, edit_missing, "optimizer.momentum.conv2.0.weight",
+                        "missing", NULL);
     expect_edit_refused(path, edit_unknown, "conv9.0.weight", "not part", NULL);
     expect_edit_refused(path, edit_version, "version 7", NULL, NULL);
     expect_edit_refused(path, edit_rng, "rng_inc", "12x", NULL);
@@ -534,11 +534,10 @@ static void test_schedule(void **state) {
     assert_true(got.sched.base_lr == got.sgd.lr);
     vgg_ckpt_meta_free(&got);
 
-    expect_edit_refused(path, edit_schedule_kind,
-                        "__metadata__ lr_schedule", "linear",
-                        "expected constant, step or cosine");
-    expect_edit_refused(path, edit_schedule_steps,
-                        "__metadata__ lr_schedule", "needs --lr-steps", NULL);
+    expect_edit_refused(path, edit_schedule_kind, "__metadata__ lr_schedule",
+                        "linear", "expected constant, step or cosine");
+    expect_edit_refused(path, edit_schedule_steps, "__metadata__ lr_schedule",
+                        "needs --lr-steps", NULL);
 
     vgg_model *m = make_model(ARCH, CLASSES, 3);
     vgg_ckpt_meta meta;

@@ -60,9 +60,9 @@ static void test_both_kinds(void **state) {
     assert_int_equal(lay, VGG_LAYOUT_CIFAR100);
 
     vgg_dataset tr, te;
-    assert_int_equal(vgg_cifar100_load(&tr, &te, dir, VGG_CIFAR100_LABELS_FINE,
-                                       0, 0, &err),
-                     VGG_OK);
+    assert_int_equal(
+        vgg_cifar100_load(&tr, &te, dir, VGG_CIFAR100_LABELS_FINE, 0, 0, &err),
+        VGG_OK);
     assert_int_equal(tr.n, 300);
     assert_int_equal(te.n, 100);
     assert_int_equal(tr.num_classes, 100);
@@ -95,9 +95,9 @@ static void test_both_kinds(void **state) {
     vgg_dataset_free(&tr);
     vgg_dataset_free(&te);
     /* limits */
-    assert_int_equal(vgg_cifar100_load(&tr, &te, dir, VGG_CIFAR100_LABELS_FINE,
-                                       40, 7, &err),
-                     VGG_OK);
+    assert_int_equal(
+        vgg_cifar100_load(&tr, &te, dir, VGG_CIFAR100_LABELS_FINE, 40, 7, &err),
+        VGG_OK);
     assert_int_equal(tr.n, 40);
     assert_int_equal(te.n, 7);
     vgg_dataset_free(&tr);

@@ -20,17 +20,17 @@ static void test_parse(void **state) {
     (void)state;
     int labels[10], k = 0;
     vgg_error err = {0};
-    assert_int_equal(vgg_classes_parse("airplane,cat,ship", names, 10, labels,
-                                       &k, &err),
-                     VGG_OK);
+    assert_int_equal(
+        vgg_classes_parse("airplane,cat,ship", names, 10, labels, &k, &err),
+        VGG_OK);
     assert_int_equal(k, 3);
     assert_int_equal(labels[0], 0);
     assert_int_equal(labels[1], 3);
     assert_int_equal(labels[2], 8);
     /* order is kept; spaces around names are fine */
-    assert_int_equal(vgg_classes_parse(" truck , bird", names, 10, labels, &k,
-                                       &err),
-                     VGG_OK);
+    assert_int_equal(
+        vgg_classes_parse(" truck , bird", names, 10, labels, &k, &err),
+        VGG_OK);
     assert_int_equal(k, 2);
     assert_int_equal(labels[0], 9);
     assert_int_equal(labels[1], 2);
@@ -42,8 +42,7 @@ static void test_parse(void **state) {
     assert_int_equal(k, 10);
 }
 
-static void expect_bad(const char *list, const char *must1,
-                       const char *must2) {
+static void expect_bad(const char *list, const char *must1, const char *must2) {
     int labels[10], k = -1;
     vgg_error err = {0};
     assert_int_equal(vgg_classes_parse(list, names, 10, labels, &k, &err),
@@ -59,8 +58,9 @@ static void expect_bad(const char *list, const char *must1,
 static void test_parse_errors(void **state) {
     (void)state;
     /* unknown: the valid names are listed */
-    expect_bad("airplane,kat", "'kat'", "airplane,automobile,bird,cat,deer,"
-                                        "dog,frog,horse,ship,truck");
+    expect_bad("airplane,kat", "'kat'",
+               "airplane,automobile,bird,cat,deer,"
+               "dog,frog,horse,ship,truck");
     expect_bad("Cat,dog", "'Cat'", NULL);
     expect_bad("cat,dog,cat", "'cat' is given twice", NULL);
     expect_bad("cat", "at least 2", NULL);
@@ -81,7 +81,8 @@ static void test_load(void **state) {
     int labels[2] = {8, 3}; /* ship -> 0, cat -> 1 */
     vgg_cifar_options opt = {dir, 0, 0, 0};
     vgg_dataset train, test;
-    vgg_status st = vgg_cifar_load_classes(&train, &test, &opt, labels, 2, &err);
+    vgg_status st =
+        vgg_cifar_load_classes(&train, &test, &opt, labels, 2, &err);
     if (st) fprintf(stderr, "%s\n", err.msg);
     assert_int_equal(st, VGG_OK);
     assert_int_equal(train.n, 20);
@@ -109,9 +110,8 @@ static void test_load(void **state) {
     /* limits count kept records */
     opt.limit_train = 7;
     opt.limit_test = 3;
-    assert_int_equal(vgg_cifar_load_classes(&train, &test, &opt, labels, 2,
-                                            &err),
-                     VGG_OK);
+    assert_int_equal(
+        vgg_cifar_load_classes(&train, &test, &opt, labels, 2, &err), VGG_OK);
     assert_int_equal(train.n, 7);
     assert_int_equal(test.n, 3);
     vgg_dataset_free(&train);
@@ -120,9 +120,9 @@ static void test_load(void **state) {
     /* a limit that leaves a class out of a split is an error */
     opt.limit_train = 0;
     opt.limit_test = 1;
-    assert_int_equal(vgg_cifar_load_classes(&train, &test, &opt, labels, 2,
-                                            &err),
-                     VGG_ERR_FORMAT);
+    assert_int_equal(
+        vgg_cifar_load_classes(&train, &test, &opt, labels, 2, &err),
+        VGG_ERR_FORMAT);
     assert_non_null(strstr(err.msg, "'ship'"));
     assert_non_null(strstr(err.msg, "--limit-test"));
     assert_null(train.pixels);
@@ -130,9 +130,9 @@ static void test_load(void **state) {
 
     /* by name, in one call */
     opt.limit_test = 0;
-    assert_int_equal(vgg_cifar_load_named(&train, &test, &opt,
-                                          "frog,airplane,deer", &err),
-                     VGG_OK);
+    assert_int_equal(
+        vgg_cifar_load_named(&train, &test, &opt, "frog,airplane,deer", &err),
+        VGG_OK);
     assert_int_equal(train.num_classes, 3);
     assert_int_equal(train.n, 30);
     assert_string_equal(train.class_names[0], "frog");
@@ -146,9 +146,9 @@ static void test_load(void **state) {
     assert_int_equal(count[2], 10);
     vgg_dataset_free(&train);
     vgg_dataset_free(&test);
-    assert_int_equal(vgg_cifar_load_named(&train, &test, &opt, "frog,fog",
-                                          &err),
-                     VGG_ERR_ARG);
+    assert_int_equal(
+        vgg_cifar_load_named(&train, &test, &opt, "frog,fog", &err),
+        VGG_ERR_ARG);
     assert_non_null(strstr(err.msg, "'fog'"));
     /* bad label lists */
     int dup[2] = {3, 3};
@@ -156,9 +156,9 @@ static void test_load(void **state) {
                      VGG_ERR_ARG);
     /* missing data: the file is named */
     vgg_cifar_options nowhere = {"/nonexistent-cifar", 0, 0, 0};
-    assert_int_equal(vgg_cifar_load_classes(&train, &test, &nowhere, labels,
-                                            2, &err),
-                     VGG_ERR_IO);
+    assert_int_equal(
+        vgg_cifar_load_classes(&train, &test, &nowhere, labels, 2, &err),
+        VGG_ERR_IO);
     assert_non_null(strstr(err.msg, "/nonexistent-cifar/batches.meta.txt"));
     vgg_dataset_free(&atrain);
     vgg_dataset_free(&atest);

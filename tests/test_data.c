@@ -227,9 +227,9 @@ static void test_batch_layout(void **state) {
     vgg_augment_batch(out, lab, &ds, idx, 2, NULL);
     assert_int_equal(lab[0], 1);
     assert_int_equal(lab[1], 2);
-    assert_float_equal(out[0], norm(0, 200), 1e-5);        /* c0 n0 */
-    assert_float_equal(out[1024], norm(0, 10), 1e-5);      /* c0 n1 */
-    assert_float_equal(out[2048], norm(1, 200), 1e-5);     /* c1 n0 */
+    assert_float_equal(out[0], norm(0, 200), 1e-5);    /* c0 n0 */
+    assert_float_equal(out[1024], norm(0, 10), 1e-5);  /* c0 n1 */
+    assert_float_equal(out[2048], norm(1, 200), 1e-5); /* c1 n0 */
 }
 
 int main(void) {

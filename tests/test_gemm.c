@@ -67,8 +67,8 @@ static double check_case(int ta, int tb, int M, int N, int K, float alpha,
     memcpy(Co, C0, nc * sizeof(float));
 
     vgg_gemm_openblas(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Cr, ldc);
-    int rc = vgg_driver_gemm(kern, ta, tb, M, N, K, alpha, A, lda, B, ldb,
-                             beta, Co, ldc, threads);
+    int rc = vgg_driver_gemm(kern, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta,
+                             Co, ldc, threads);
     assert_int_equal(rc, 0);
     /* the portable kernel's, for the other kernels: on every third case
      * (it is the slowest, and the sweeps run thousands) */
@@ -96,7 +96,8 @@ static double check_case(int ta, int tb, int M, int N, int K, float alpha,
             double bound = 4.0 * (K + 2) * ldexp(1.0, -24) *
                                (fabs(alpha) * mag + fabs(beta) * c0) +
                            1e-30;
-            double d = fabs((double)Co[(size_t)i * ldc + j] - Cr[(size_t)i * ldc + j]);
+            double d =
+                fabs((double)Co[(size_t)i * ldc + j] - Cr[(size_t)i * ldc + j]);
             if (!(d <= bound)) { /* NaN too */
                 fprintf(stderr,
                         "  %c%c M=%d N=%d K=%d alpha=%g beta=%g threads=%d: "
@@ -162,8 +163,8 @@ static void test_edges_small_blocking(void **state) {
     int kc, mc, nc, mr, nr;
     vgg_driver_get_blocking(kern, &kc, &mc, &nc, &mr, &nr);
     vgg_driver_set_blocking(16, 2 * mr, 2 * nr);
-    const int sizes[] = {1, 2, mr - 1, mr + 1, 15, 17, 2 * mr + 1, nr - 1,
-                         nr + 1, 2 * nr + 1, 33};
+    const int sizes[] = {1,          2,      mr - 1, mr + 1,     15, 17,
+                         2 * mr + 1, nr - 1, nr + 1, 2 * nr + 1, 33};
     const int ns = (int)(sizeof sizes / sizeof sizes[0]);
     for (int order = 0; order < 2; order++) {
         vgg_driver_set_order(order);
@@ -183,15 +184,22 @@ static void test_edges_real_blocking(void **state) {
     int kc, mc, nc, mr, nr;
     vgg_driver_get_blocking(kern, &kc, &mc, &nc, &mr, &nr);
     const int mk[][3] = {
-        {mc + 1, nr + 3, kc + 1},  {mc - 1, 2 * nr - 1, kc - 1},
-        {mr, nc + 1, 27},          {mr + 1, nc - 1, kc},
-        {1, 1, 2 * kc + 3},        {2 * mc + mr - 1, 3, 9},
-        {3, 2 * nc + 5, 2},        {64, 27, 700},
-        {385, 520, 130},           {70, 1030, 515},
+        {mc + 1, nr + 3, kc + 1},
+        {mc - 1, 2 * nr - 1, kc - 1},
+        {mr, nc + 1, 27},
+        {mr + 1, nc - 1, kc},
+        {1, 1, 2 * kc + 3},
+        {2 * mc + mr - 1, 3, 9},
+        {3, 2 * nc + 5, 2},
+        {64, 27, 700},
+        {385, 520, 130},
+        {70, 1030, 515},
         /* 2 threads: panels handed out (32+ of them), 2-3 depth blocks */
-        {mr + 1, 32 * nr + 7, 2 * kc + 5}, {2 * mr + 1, 32 * nr + 1, kc + 7},
+        {mr + 1, 32 * nr + 7, 2 * kc + 5},
+        {2 * mr + 1, 32 * nr + 1, kc + 7},
         /* NT: the depth cut in two halves (4+ blocks; 5 -> 6) */
-        {13, 2 * nr + 17, 4 * kc + 7}, {mr - 1, 5, 7 * kc},
+        {13, 2 * nr + 17, 4 * kc + 7},
+        {mr - 1, 5, 7 * kc},
     };
     for (int order = -1; order < 2; order++) {
         vgg_driver_set_order(order);
@@ -207,15 +215,15 @@ static void test_edges_real_blocking(void **state) {
 /* The trainer's three calls on VGG layers at a small batch (M' = N*H*W). */
 static void test_vgg_shapes(void **state) {
     (void)state;
-    const int layers[][3] = {{3, 64, 32}, {64, 128, 16}, {256, 256, 8},
-                             {512, 512, 2}};
+    const int layers[][3] = {
+        {3, 64, 32}, {64, 128, 16}, {256, 256, 8}, {512, 512, 2}};
     const int batch = 2;
     for (int l = 0; l < 4; l++) {
         int K = layers[l][0] * 9, Co = layers[l][1];
         int Mp = batch * layers[l][2] * layers[l][2];
-        check_case(0, 0, Co, Mp, K, 1.0f, 1.0f, 2);  /* forward */
-        check_case(0, 1, Co, K, Mp, 1.0f, 1.0f, 2);  /* weight gradient */
-        check_case(1, 0, K, Mp, Co, 1.0f, 0.0f, 2);  /* input gradient */
+        check_case(0, 0, Co, Mp, K, 1.0f, 1.0f, 2); /* forward */
+        check_case(0, 1, Co, K, Mp, 1.0f, 1.0f, 2); /* weight gradient */
+        check_case(1, 0, K, Mp, Co, 1.0f, 0.0f, 2); /* input gradient */
     }
 }
 
@@ -224,7 +232,8 @@ static void test_vgg_shapes(void **state) {
  * handed out over several depth blocks (the second) and on a depth cut in
  * halves (the third). */
 static void det_case(int M, int N, int K) {
-    float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
+    float *A = malloc(sizeof(float) * M * K),
+          *B = malloc(sizeof(float) * K * N);
     float *C1 = calloc((size_t)M * N, sizeof(float)),
           *C2 = calloc((size_t)M * N, sizeof(float)),
           *C3 = calloc((size_t)M * N, sizeof(float));
@@ -334,7 +343,8 @@ static void test_concurrent_callers(void **state) {
  * lost the chunks fails the bound of 3. */
 static double depth_error(int K, int ours) {
     const int M = 24, N = 128;
-    float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
+    float *A = malloc(sizeof(float) * M * K),
+          *B = malloc(sizeof(float) * K * N);
     float *C = malloc(sizeof(float) * M * N);
     double *R = calloc((size_t)M * N, sizeof(double));
     assert_true(A && B && C && R);
@@ -348,7 +358,8 @@ static double depth_error(int K, int ours) {
                 R[i * N + j] += (double)A[i * K + k] * B[(size_t)k * N + j];
     if (ours)
         assert_int_equal(vgg_driver_gemm(kern, 0, 0, M, N, K, 1.0f, A, K, B, N,
-                                         0.0f, C, N, 2), 0);
+                                         0.0f, C, N, 2),
+                         0);
     else
         vgg_gemm_openblas(0, 0, M, N, K, 1.0f, A, K, B, N, 0.0f, C, N);
     double ss = 0.0;
@@ -369,7 +380,8 @@ static void test_depth_accuracy(void **state) {
     for (int d = 0; d < 3; d++) {
         double e = depth_error(depths[d], 1), o = depth_error(depths[d], 0);
         printf("%s: depth %4d: rms error %.2f x 2^-24 of the result "
-               "(OpenBLAS %.2f)\n", kern->name, depths[d], e, o);
+               "(OpenBLAS %.2f)\n",
+               kern->name, depths[d], e, o);
         assert_true(e < 3.0);
     }
 }
@@ -378,11 +390,17 @@ static void test_depth_accuracy(void **state) {
 static void test_degenerate(void **state) {
     (void)state;
     float C[6] = {1, 2, 3, 4, 5, 6}, A[1] = {NAN}, B[1] = {NAN};
-    assert_int_equal(vgg_driver_gemm(kern, 0, 0, 2, 3, 0, 1.0f, A, 1, B, 3, 0.5f, C, 3, 2), 0);
+    assert_int_equal(
+        vgg_driver_gemm(kern, 0, 0, 2, 3, 0, 1.0f, A, 1, B, 3, 0.5f, C, 3, 2),
+        0);
     assert_true(C[0] == 0.5f && C[5] == 3.0f);
-    assert_int_equal(vgg_driver_gemm(kern, 0, 0, 2, 3, 0, 1.0f, A, 1, B, 3, 0.0f, C, 3, 2), 0);
+    assert_int_equal(
+        vgg_driver_gemm(kern, 0, 0, 2, 3, 0, 1.0f, A, 1, B, 3, 0.0f, C, 3, 2),
+        0);
     for (int i = 0; i < 6; i++) assert_true(C[i] == 0.0f);
-    assert_int_equal(vgg_driver_gemm(kern, 0, 0, 0, 3, 4, 1.0f, A, 4, B, 3, 0.0f, C, 3, 2), 0);
+    assert_int_equal(
+        vgg_driver_gemm(kern, 0, 0, 0, 3, 4, 1.0f, A, 4, B, 3, 0.0f, C, 3, 2),
+        0);
 }
 
 /* vgg_gemm_select: by name, VGG_GEMM at first use, and clear errors for
@@ -447,9 +465,10 @@ static void im2col_case(int C, int Mo, int N, int H, int W, float beta,
     const int rows = C * 9;
     float *x = malloc(sizeof(float) * C * npix);
     float *col = malloc(sizeof(float) * rows * npix);
-    float *Af = malloc(sizeof(float) * Mo * rows);  /* forward A[Mo][rows] */
-    float *Ag = malloc(sizeof(float) * Mo * npix);  /* dW A[Mo][npix] */
-    const size_t cn = (size_t)Mo * (npix > rows ? npix : rows); /* C, either case */
+    float *Af = malloc(sizeof(float) * Mo * rows); /* forward A[Mo][rows] */
+    float *Ag = malloc(sizeof(float) * Mo * npix); /* dW A[Mo][npix] */
+    const size_t cn =
+        (size_t)Mo * (npix > rows ? npix : rows); /* C, either case */
     float *C0 = malloc(sizeof(float) * cn), *Cr = malloc(sizeof(float) * cn);
     float *Co = malloc(sizeof(float) * cn);
     assert_true(x && col && Af && Ag && C0 && Cr && Co);
@@ -472,9 +491,9 @@ static void im2col_case(int C, int Mo, int N, int H, int W, float beta,
         else
             vgg_gemm_openblas(0, 0, Mo, (int)npix, rows, 1.0f, Af, rows, col,
                               (int)npix, beta, Cr, (int)npix);
-        assert_int_equal(vgg_driver_gemm_im2col(kern, tb, Mo, 1.0f, tb ? Ag : Af,
-                                                tb ? (int)npix : rows, &src,
-                                                beta, Co, n, threads),
+        assert_int_equal(vgg_driver_gemm_im2col(
+                             kern, tb, Mo, 1.0f, tb ? Ag : Af,
+                             tb ? (int)npix : rows, &src, beta, Co, n, threads),
                          0);
         long K = tb ? npix : rows;
         for (size_t i = 0; i < nc; i++) {
@@ -483,13 +502,20 @@ static void im2col_case(int C, int Mo, int N, int H, int W, float beta,
             if (!(e <= *worst)) *worst = e; /* NaN propagates */
         }
     }
-    free(x); free(col); free(Af); free(Ag); free(C0); free(Cr); free(Co);
+    free(x);
+    free(col);
+    free(Af);
+    free(Ag);
+    free(C0);
+    free(Cr);
+    free(Co);
 }
 
 static void test_im2col_implicit(void **state) {
     (void)state;
-    static const int sides[][2] = {{1, 1}, {2, 2}, {3, 5}, {4, 4}, {7, 3},
-                                   {8, 8}, {16, 16}, {17, 9}, {32, 32}, {33, 31}};
+    static const int sides[][2] = {{1, 1},   {2, 2},  {3, 5},   {4, 4},
+                                   {7, 3},   {8, 8},  {16, 16}, {17, 9},
+                                   {32, 32}, {33, 31}};
     double worst = 0.0;
     for (int small = 0; small < 2; small++) {
         if (small) vgg_driver_set_blocking(16, 12, 64);
@@ -507,7 +533,8 @@ static void test_im2col_implicit(void **state) {
     }
     if (kern == generic) { /* the slowest: the small shapes only */
         print_message("  %s: implicit im2col vs formed + OpenBLAS: worst "
-                      "%.3f of the bound\n", kern->name, worst);
+                      "%.3f of the bound\n",
+                      kern->name, worst);
         assert_true(worst <= 1.0);
         return;
     }
@@ -520,8 +547,9 @@ static void test_im2col_implicit(void **state) {
     /* a weight gradient wide enough (9 x 240 columns) for panels handed
      * out, over two depth blocks of pixels */
     im2col_case(240, 20, 2, 32, 32, 0.5f, 2, &worst);
-    print_message("  %s: implicit im2col vs formed + OpenBLAS: worst %.3f of the bound\n",
-                  kern->name, worst);
+    print_message(
+        "  %s: implicit im2col vs formed + OpenBLAS: worst %.3f of the bound\n",
+        kern->name, worst);
     assert_true(worst <= 1.0);
 }
 
@@ -533,8 +561,10 @@ static void test_im2col_implicit(void **state) {
 static void test_check_measure(void **state) {
     (void)state;
     enum { M = 37, N = 53, K = 300 };
-    float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
-    float *C0 = malloc(sizeof(float) * M * N), *C = malloc(sizeof(float) * M * N);
+    float *A = malloc(sizeof(float) * M * K),
+          *B = malloc(sizeof(float) * K * N);
+    float *C0 = malloc(sizeof(float) * M * N),
+          *C = malloc(sizeof(float) * M * N);
     assert_non_null(A);
     assert_non_null(B);
     assert_non_null(C0);
@@ -566,17 +596,17 @@ static void test_check_measure(void **state) {
                                     beta, beta != 0.0f ? C0 : NULL, C, N);
         assert_true(bad > 100.0);
         /* the product's last term left out of one element */
-        C[5 * N + 7] = keep - (float)(alpha * (ta ? A[(K - 1) * lda + 5]
-                                                  : A[5 * lda + K - 1]) *
-                                      (tb ? B[7 * ldb + K - 1]
-                                          : B[(K - 1) * ldb + 7]));
+        C[5 * N + 7] =
+            keep -
+            (float)(alpha * (ta ? A[(K - 1) * lda + 5] : A[5 * lda + K - 1]) *
+                    (tb ? B[7 * ldb + K - 1] : B[(K - 1) * ldb + 7]));
         double term = vgg_gemm_check(ta, tb, M, N, K, alpha, A, lda, B, ldb,
                                      beta, beta != 0.0f ? C0 : NULL, C, N);
         assert_true(term > 1e4);
         C[5 * N + 7] = NAN;
-        assert_true(isinf(vgg_gemm_check(ta, tb, M, N, K, alpha, A, lda, B,
-                                         ldb, beta, beta != 0.0f ? C0 : NULL,
-                                         C, N)));
+        assert_true(
+            isinf(vgg_gemm_check(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta,
+                                 beta != 0.0f ? C0 : NULL, C, N)));
         if (t == 0)
             print_message("  check measure: exact result %.2f, one element "
                           "off by 1e-3: %.3g, one term missing: %.3g\n",
@@ -632,13 +662,13 @@ static void test_fma_per_cycle(void **state) {
         }
         print_message("  %s: %.1f FLOP per cycle, nominal %.0f\n", (*k)->name,
                       best, nominal);
-        const int halved = best < 0.75 * nominal &&
-                           strcmp((*k)->name, "avx512") == 0;
+        const int halved =
+            best < 0.75 * nominal && strcmp((*k)->name, "avx512") == 0;
         double want = halved ? nominal / 2 : nominal;
         /* NEON's nominal is 2 FMA pipes (Neoverse N1, Cortex-A76); V1, V2
          * and Apple's cores have 4, the Cortex-A72 and A55 class 1 */
         if (strcmp((*k)->name, "neon") == 0)
-            want = best > 1.5 * nominal   ? 2 * nominal
+            want = best > 1.5 * nominal    ? 2 * nominal
                    : best < 0.75 * nominal ? nominal / 2
                                            : nominal;
         assert_true(best > 0.75 * want && best < 1.15 * want);

@@ -62,10 +62,16 @@ static void put_image(const char *path, int kind, int w, int h, int v) {
         uint8_t *p3 = px + 3 * i, *p8 = px + 8 * i;
         switch (kind) {
         case 0:
-        case 1: p3[0] = (uint8_t)r, p3[1] = (uint8_t)g, p3[2] = (uint8_t)b; break;
+        case 1:
+            p3[0] = (uint8_t)r, p3[1] = (uint8_t)g, p3[2] = (uint8_t)b;
+            break;
         case 2:
-        case 5: px[i] = (uint8_t)v; break;
-        case 3: px[i] = 1; break;
+        case 5:
+            px[i] = (uint8_t)v;
+            break;
+        case 3:
+            px[i] = 1;
+            break;
         case 4:
             p8[0] = p8[1] = (uint8_t)r, p8[2] = p8[3] = (uint8_t)g;
             p8[4] = p8[5] = (uint8_t)b, p8[6] = p8[7] = 0x80;
@@ -75,12 +81,24 @@ static void put_image(const char *path, int kind, int w, int h, int v) {
     uint8_t pal[6] = {0, 0, 0, (uint8_t)r, (uint8_t)g, (uint8_t)b};
     int rc = 0;
     switch (kind) {
-    case 0: rc = tp_write_png(path, w, h, PNG_COLOR_TYPE_RGB, 8, px, NULL, 0, 0); break;
-    case 1: rc = tj_write_jpeg(path, w, h, 3, px, 98, 0); break;
-    case 2: rc = tp_write_png(path, w, h, PNG_COLOR_TYPE_GRAY, 8, px, NULL, 0, 0); break;
-    case 3: rc = tp_write_png(path, w, h, PNG_COLOR_TYPE_PALETTE, 8, px, pal, 2, 0); break;
-    case 4: rc = tp_write_png(path, w, h, PNG_COLOR_TYPE_RGBA, 16, px, NULL, 0, 0); break;
-    case 5: rc = tj_write_jpeg(path, w, h, 1, px, 98, 0); break;
+    case 0:
+        rc = tp_write_png(path, w, h, PNG_COLOR_TYPE_RGB, 8, px, NULL, 0, 0);
+        break;
+    case 1:
+        rc = tj_write_jpeg(path, w, h, 3, px, 98, 0);
+        break;
+    case 2:
+        rc = tp_write_png(path, w, h, PNG_COLOR_TYPE_GRAY, 8, px, NULL, 0, 0);
+        break;
+    case 3:
+        rc = tp_write_png(path, w, h, PNG_COLOR_TYPE_PALETTE, 8, px, pal, 2, 0);
+        break;
+    case 4:
+        rc = tp_write_png(path, w, h, PNG_COLOR_TYPE_RGBA, 16, px, NULL, 0, 0);
+        break;
+    case 5:
+        rc = tj_write_jpeg(path, w, h, 1, px, 98, 0);
+        break;
     }
     assert_int_equal(rc, 0);
     free(px);
@@ -90,8 +108,8 @@ static void put_image(const char *path, int kind, int w, int h, int v) {
  * several sizes; class c has colour value 40 + 80 c. */
 static const char *make_tree(const char *name, int per_class) {
     static const char *const cls[] = {"dog", "cat", "bird"};
-    static const int sizes[][2] = {{32, 32}, {64, 48}, {17, 40}, {100, 100},
-                                   {2, 2}, {33, 31}};
+    static const int sizes[][2] = {{32, 32},   {64, 48}, {17, 40},
+                                   {100, 100}, {2, 2},   {33, 31}};
     for (int s = 0; s < 2; s++)
         for (int c = 0; c < 3; c++) {
             const char *d = at("%s/%s/%s", name, s ? "test" : "train", cls[c]);
@@ -148,7 +166,8 @@ static void test_tree(void **state) {
     char dir[1024];
     snprintf(dir, sizeof dir, "%s", make_tree("tree", 7));
     /* files that are not images: skipped and counted */
-    assert_int_equal(tp_write_file(at("tree/train/cat/README.txt"), "hi", 2), 0);
+    assert_int_equal(tp_write_file(at("tree/train/cat/README.txt"), "hi", 2),
+                     0);
     assert_int_equal(tp_write_file(at("tree/train/cat/.DS_Store"), "x", 1), 0);
     mkdirs(at("tree/train/dog/sub"));
     /* names with spaces and non-ASCII bytes, and a PNG named .jpeg */
@@ -294,8 +313,8 @@ static void test_val_split(void **state) {
             assert_true(te.pixels[(size_t)i * 3072] !=
                         tr.pixels[(size_t)k * 3072]);
     /* the same seed draws the same split; another seed another one */
-    assert_int_equal(load(at("flat"), 32, 0.2, 7, 0, &tr2, &te2, &rep, &s, &err),
-                     VGG_OK);
+    assert_int_equal(
+        load(at("flat"), 32, 0.2, 7, 0, &tr2, &te2, &rep, &s, &err), VGG_OK);
     assert_memory_equal(te.pixels, te2.pixels, (size_t)te.n * 3072);
     vgg_dataset_free(&tr2);
     vgg_dataset_free(&te2);
@@ -312,9 +331,9 @@ static void test_val_split(void **state) {
     vgg_dataset_free(&tr);
     vgg_dataset_free(&te);
     /* --val-split on a tree that has its splits */
-    assert_int_equal(load(make_tree("split2", 1), 32, 0.2, 7, 0, &tr, &te,
-                          &rep, &s, &err),
-                     VGG_ERR_ARG);
+    assert_int_equal(
+        load(make_tree("split2", 1), 32, 0.2, 7, 0, &tr, &te, &rep, &s, &err),
+        VGG_ERR_ARG);
     assert_non_null(strstr(err.msg, "drop --val-split"));
 }
 
@@ -380,9 +399,9 @@ static void test_bad_trees(void **state) {
         vgg_folder_report rep;
         seen s = {0};
         vgg_error err = {0};
-        assert_int_equal(load(at("%s", name), 32, 0, 0, 1, &tr, &te, &rep, &s,
-                              &err),
-                         VGG_OK);
+        assert_int_equal(
+            load(at("%s", name), 32, 0, 0, 1, &tr, &te, &rep, &s, &err),
+            VGG_OK);
         assert_int_equal(rep.bad, 1);
         assert_int_equal(s.bad, 1);
         assert_non_null(strstr(s.last_bad, p));
@@ -435,11 +454,11 @@ static void test_augment_side(void **state) {
     vgg_augment_batch(out, &got, &ds, &idx, 1, &ch);
     assert_int_equal(got, 1);
     const float pad = (0.0f - 0.5f) / 0.25f, in = (100 / 255.0f - 0.5f) / 0.25f;
-    assert_float_equal(out[0], pad, 1e-5);                 /* row 0 */
-    assert_float_equal(out[7 * S + 20], pad, 1e-5);        /* row 7 */
-    assert_float_equal(out[8 * S + 20], in, 1e-5);         /* row 8 */
-    assert_float_equal(out[8 * S + S - 9], in, 1e-5);      /* left 16: */
-    assert_float_equal(out[8 * S + S - 8], pad, 1e-5);     /* 8 on the right */
+    assert_float_equal(out[0], pad, 1e-5);             /* row 0 */
+    assert_float_equal(out[7 * S + 20], pad, 1e-5);    /* row 7 */
+    assert_float_equal(out[8 * S + 20], in, 1e-5);     /* row 8 */
+    assert_float_equal(out[8 * S + S - 9], in, 1e-5);  /* left 16: */
+    assert_float_equal(out[8 * S + S - 8], pad, 1e-5); /* 8 on the right */
     assert_float_equal(out[2 * S * S + 63 * S + 3], in, 1e-5);
     /* none: mean 0, std 1 */
     ds.mean[0] = 0.0f, ds.std[0] = 1.0f;
@@ -573,8 +592,7 @@ static void test_cache(void **state) {
     vgg_dataset_free(&tb);
     /* a file's modification time changes: decoded again */
     struct timespec ts[2] = {{1000000, 0}, {1000000, 0}};
-    assert_int_equal(utimensat(AT_FDCWD, at("cache/train/cat/001.png"), ts,
-                               0),
+    assert_int_equal(utimensat(AT_FDCWD, at("cache/train/cat/001.png"), ts, 0),
                      0);
     assert_int_equal(vgg_folder_load(&b, &tb, &o, &r, &err), VGG_OK);
     assert_int_equal(r.cache, VGG_FOLDER_CACHE_WRITTEN);

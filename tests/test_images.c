@@ -172,8 +172,7 @@ static void test_format_by_bytes(void **state) {
     assert_int_equal(tj_write_jpeg(tmp("really-jpeg.png"), W, H, 3, rgb, 95, 0),
                      0);
     vgg_image img;
-    assert_int_equal(vgg_image_read(tmp("really-png.jpg"), &img, &err),
-                     VGG_OK);
+    assert_int_equal(vgg_image_read(tmp("really-png.jpg"), &img, &err), VGG_OK);
     assert_memory_equal(img.rgb, rgb, sizeof rgb);
     vgg_image_free(&img);
     assert_int_equal(vgg_image_read(tmp("really-jpeg.png"), &img, &err),
@@ -323,13 +322,13 @@ static void test_bad_images(void **state) {
     /* a lower limit through the decoder's argument */
     vgg_image img;
     vgg_error err = {0};
-    assert_int_equal(vgg_jpeg_decode(jpg, nj, "small-limit", W * H - 1, &img,
-                                     &err),
-                     VGG_ERR_FORMAT);
+    assert_int_equal(
+        vgg_jpeg_decode(jpg, nj, "small-limit", W * H - 1, &img, &err),
+        VGG_ERR_FORMAT);
     assert_non_null(strstr(err.msg, "40x30 pixels is larger than the limit"));
-    assert_int_equal(vgg_png_decode(png, np, "small-limit", W * H - 1, &img,
-                                    &err),
-                     VGG_ERR_FORMAT);
+    assert_int_equal(
+        vgg_png_decode(png, np, "small-limit", W * H - 1, &img, &err),
+        VGG_ERR_FORMAT);
     assert_non_null(strstr(err.msg, "40x30 pixels is larger than the limit"));
     assert_int_equal(vgg_png_decode(png, np, "exact", W * H, &img, &err),
                      VGG_OK);

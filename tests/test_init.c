@@ -58,7 +58,8 @@ static void test_features_bit_identical_head_new(void **state) {
     vgg_error err = {0};
     int n = 0;
     assert_int_equal(vgg_model_init_features(dst, path, &n, &err), VGG_OK);
-    assert_int_equal(n, 2 * 7); /* per conv: w, b, gamma, beta, mean, var, nbt */
+    assert_int_equal(n,
+                     2 * 7); /* per conv: w, b, gamma, beta, mean, var, nbt */
     for (int i = 0; i < dst->ntensors; i++) {
         const vgg_tensor *t = &dst->tensors[i];
         const vgg_tensor *s = vgg_model_find_tensor(src, t->name);
@@ -108,9 +109,9 @@ static void test_features_bit_identical_head_new(void **state) {
     fputs("hello\n", f);
     fclose(f);
     vgg_model *m = make("4 M 8 M", 2, 4);
-    assert_int_equal(vgg_model_init_features(m, bad, &n, &err),
-                     VGG_ERR_FORMAT);
-    assert_non_null(strstr(err.msg, "notes.txt: 6 bytes; a checkpoint starts with an 8-byte header length"));
+    assert_int_equal(vgg_model_init_features(m, bad, &n, &err), VGG_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "notes.txt: 6 bytes; a checkpoint starts "
+                                    "with an 8-byte header length"));
     vgg_model_free(m);
     vgg_model_free(src);
 }

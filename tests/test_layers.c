@@ -60,7 +60,8 @@ static void check_fd(const char *what, float *x, const float *grad, size_t n,
         if (err / (ATOL + fabs(fd)) > worst) worst = err / (ATOL + fabs(fd));
         checked++;
     }
-    print_message("  %-22s %3d checked, %d at kinks skipped, worst err/(atol+|fd|) %.2e\n",
+    print_message("  %-22s %3d checked, %d at kinks skipped, worst "
+                  "err/(atol+|fd|) %.2e\n",
                   what, checked, skipped, worst);
     assert_true(checked >= 1);
     assert_true(skipped <= (checked + skipped) / 4 + 1);
@@ -97,7 +98,9 @@ typedef struct conv_ctx {
 
 static double conv_probe(void *p, int *sig) {
     conv_ctx *c = p;
-    assert_int_equal(vgg_conv_forward(c->out, c->col, COL_N, c->in, c->w, c->b, CI, CO, CN, CH, CW), VGG_OK);
+    assert_int_equal(vgg_conv_forward(c->out, c->col, COL_N, c->in, c->w, c->b,
+                                      CI, CO, CN, CH, CW),
+                     VGG_OK);
     *sig = 0;
     return dot(c->out, c->R, CO * CM);
 }
@@ -111,7 +114,9 @@ static void conv_matches_reference(void) {
     tu_fill_uniform(c.b, CO, -1, 1, &r);
     tu_fill_uniform(c.R, CO * CM, -1, 1, &r);
     float ref[CO * CM];
-    assert_int_equal(vgg_conv_forward(c.out, c.col, COL_N, c.in, c.w, c.b, CI, CO, CN, CH, CW), VGG_OK);
+    assert_int_equal(vgg_conv_forward(c.out, c.col, COL_N, c.in, c.w, c.b, CI,
+                                      CO, CN, CH, CW),
+                     VGG_OK);
     vgg_conv_forward_ref(ref, c.in, c.w, c.b, CI, CO, CN, CH, CW);
     double d = tu_max_rel_diff(c.out, ref, CO * CM, 1e-3);
     print_message("  conv forward vs direct: max rel diff %.2e\n", d);
@@ -119,7 +124,9 @@ static void conv_matches_reference(void) {
 
     float din[CI * CM], dw[CO * CI * 9] = {0}, db[CO] = {0};
     float rdin[CI * CM], rdw[CO * CI * 9] = {0}, rdb[CO] = {0};
-    assert_int_equal(vgg_conv_backward(din, dw, db, c.col, COL_N, c.R, c.in, c.w, CI, CO, CN, CH, CW), VGG_OK);
+    assert_int_equal(vgg_conv_backward(din, dw, db, c.col, COL_N, c.R, c.in,
+                                       c.w, CI, CO, CN, CH, CW),
+                     VGG_OK);
     vgg_conv_backward_ref(rdin, rdw, rdb, c.R, c.in, c.w, CI, CO, CN, CH, CW);
     double d1 = tu_max_rel_diff(din, rdin, CI * CM, 1e-3);
     double d2 = tu_max_rel_diff(dw, rdw, CO * CI * 9, 1e-3);
@@ -129,13 +136,17 @@ static void conv_matches_reference(void) {
     assert_true(d1 < 1e-4 && d2 < 1e-4 && d3 < 1e-4);
 
     /* backward adds into dw/db: a second call doubles them */
-    assert_int_equal(vgg_conv_backward(NULL, dw, db, c.col, COL_N, c.R, c.in, c.w, CI, CO, CN, CH, CW), VGG_OK);
+    assert_int_equal(vgg_conv_backward(NULL, dw, db, c.col, COL_N, c.R, c.in,
+                                       c.w, CI, CO, CN, CH, CW),
+                     VGG_OK);
     for (int i = 0; i < CO; i++)
         assert_float_equal(db[i], 2 * rdb[i], 1e-4 * (1 + fabsf(rdb[i])));
 
     memset(dw, 0, sizeof dw);
     memset(db, 0, sizeof db);
-    assert_int_equal(vgg_conv_backward(din, dw, db, c.col, COL_N, c.R, c.in, c.w, CI, CO, CN, CH, CW), VGG_OK);
+    assert_int_equal(vgg_conv_backward(din, dw, db, c.col, COL_N, c.R, c.in,
+                                       c.w, CI, CO, CN, CH, CW),
+                     VGG_OK);
     check_fd("conv d(input)", c.in, din, CI * CM, 60, conv_probe, &c);
     check_fd("conv d(weight)", c.w, dw, CO * CI * 9, 60, conv_probe, &c);
     check_fd("conv d(bias)", c.b, db, CO, CO, conv_probe, &c);
@@ -174,7 +185,8 @@ static void test_im2col_col2im_adjoint(void **state) {
     assert_true(fabs(a - b) < 1e-4 * (1 + fabs(a)));
     /* the centre tap of im2col is the input itself */
     for (int c = 0; c < C; c++)
-        assert_memory_equal(col + (c * 9 + 4) * M, x + c * M, M * sizeof(float));
+        assert_memory_equal(col + (c * 9 + 4) * M, x + c * M,
+                            M * sizeof(float));
 }
 
 /* ---- batch norm (+ ReLU) ---- */
@@ -190,9 +202,9 @@ typedef struct bn_ctx {
 
 static double bn_probe(void *p, int *sig) {
     bn_ctx *c = p;
-    vgg_batchnorm_forward_train(c->out, c->mean, c->invstd, c->rm, c->rv,
-                                c->in, c->bias, c->g, c->b, c->relu, 0.1f,
-                                1e-5f, BC, BM, c->scratch);
+    vgg_batchnorm_forward_train(c->out, c->mean, c->invstd, c->rm, c->rv, c->in,
+                                c->bias, c->g, c->b, c->relu, 0.1f, 1e-5f, BC,
+                                BM, c->scratch);
     *sig = c->relu ? hash_mask(c->out, BC * BM) : 0;
     return dot(c->out, c->R, BC * BM);
 }
@@ -239,8 +251,8 @@ static void test_batchnorm_statistics(void **state) {
     float in[4] = {1, 2, 3, 4}, out[4], mean, is, rm = 0, rv = 1;
     float g = 1, b = 0, bias = 0.5f;
     double scratch[3];
-    vgg_batchnorm_forward_train(out, &mean, &is, &rm, &rv, in, &bias, &g, &b,
-                                0, 0.1f, 1e-5f, 1, 4, scratch);
+    vgg_batchnorm_forward_train(out, &mean, &is, &rm, &rv, in, &bias, &g, &b, 0,
+                                0.1f, 1e-5f, 1, 4, scratch);
     assert_float_equal(mean, 2.5f, 1e-7);
     assert_float_equal(is, 1.0 / sqrt(1.25 + 1e-5), 1e-6);
     assert_float_equal(rm, 0.3f, 1e-7);
@@ -248,8 +260,7 @@ static void test_batchnorm_statistics(void **state) {
     assert_float_equal(out[0], -1.5 / sqrt(1.25 + 1e-5), 1e-6);
     /* evaluation uses the running statistics */
     float ev[4];
-    vgg_batchnorm_forward_eval(ev, in, &bias, &g, &b, &rm, &rv, 1, 1e-5f, 1,
-                               4);
+    vgg_batchnorm_forward_eval(ev, in, &bias, &g, &b, &rm, &rv, 1, 1e-5f, 1, 4);
     for (int i = 0; i < 4; i++) {
         double z = (in[i] + bias - rm) / sqrt(rv + 1e-5);
         assert_float_equal(ev[i], z > 0 ? z : 0, 1e-6);
@@ -287,7 +298,8 @@ static void test_maxpool(void **state) {
             for (int x = 0; x < PW / 2; x++) {
                 const float *w = c.in + p * PH * PW + 2 * y * PW + 2 * x;
                 float m = fmaxf(fmaxf(w[0], w[1]), fmaxf(w[PW], w[PW + 1]));
-                assert_true(c.out[p * (PH / 2) * (PW / 2) + y * (PW / 2) + x] == m);
+                assert_true(c.out[p * (PH / 2) * (PW / 2) + y * (PW / 2) + x] ==
+                            m);
             }
     vgg_maxpool_backward(din, c.R, c.arg, PP, PH, PW);
     check_fd("maxpool d(input)", c.in, din, PP * PH * PW, PP * PH * PW,
@@ -313,7 +325,8 @@ static void maxpool_widths(void) {
     for (int W = 2; W <= WMAX; W += 2) {
         const int n = P * H * W, Wo = W / 2;
         tu_fill_uniform(in, n, -1, 1, &r);
-        for (int i = 0; i < n; i += 7) in[i + 1 < n ? i + 1 : i] = in[i]; /* ties */
+        for (int i = 0; i < n; i += 7)
+            in[i + 1 < n ? i + 1 : i] = in[i]; /* ties */
         tu_fill_uniform(g, n / 4, -1, 1, &r);
         for (int i = 0; i < n; i++) din[i] = NAN;
         vgg_maxpool_forward(out, arg, in, P, H, W);
@@ -330,8 +343,9 @@ static void maxpool_widths(void) {
                     assert_int_equal(arg[o], k);
                     assert_true(out[o] == v[k]);
                     float *d = din + (p * H + 2 * y) * W + 2 * x;
-                    const float want[4] = {k == 0 ? g[o] : 0.0f, k == 1 ? g[o] : 0.0f,
-                                           k == 2 ? g[o] : 0.0f, k == 3 ? g[o] : 0.0f};
+                    const float want[4] = {
+                        k == 0 ? g[o] : 0.0f, k == 1 ? g[o] : 0.0f,
+                        k == 2 ? g[o] : 0.0f, k == 3 ? g[o] : 0.0f};
                     assert_true(d[0] == want[0] && d[1] == want[1]);
                     assert_true(d[W] == want[2] && d[W + 1] == want[3]);
                 }
@@ -360,7 +374,8 @@ typedef struct lin_ctx {
 
 static double lin_probe(void *p, int *sig) {
     lin_ctx *c = p;
-    assert_int_equal(vgg_linear_forward(c->out, c->in, c->w, c->b, LN, LF, LK), VGG_OK);
+    assert_int_equal(vgg_linear_forward(c->out, c->in, c->w, c->b, LN, LF, LK),
+                     VGG_OK);
     *sig = 0;
     return dot(c->out, c->R, LN * LK);
 }
@@ -376,7 +391,8 @@ static void test_linear_fd(void **state) {
     tu_fill_uniform(c.R, LN * LK, -1, 1, &r);
     float din[LN * LF], dw[LK * LF] = {0}, db[LK] = {0};
     lin_probe(&c, &(int){0});
-    assert_int_equal(vgg_linear_backward(din, dw, db, c.R, c.in, c.w, LN, LF, LK), VGG_OK);
+    assert_int_equal(
+        vgg_linear_backward(din, dw, db, c.R, c.in, c.w, LN, LF, LK), VGG_OK);
     check_fd("linear d(input)", c.in, din, LN * LF, LN * LF, lin_probe, &c);
     check_fd("linear d(weight)", c.w, dw, LK * LF, LK * LF, lin_probe, &c);
     check_fd("linear d(bias)", c.b, db, LK, LK, lin_probe, &c);
@@ -465,8 +481,8 @@ static void network_fd(const char *table, int no_bn, const char *head) {
                     0.01, which puts its ReLUs at their kinks: spread them */
         for (int i = 0; i < m->nlayers; i++)
             if (m->layers[i].kind == VGG_LAYER_CONV)
-                tu_fill_uniform(m->layers[i].b, m->layers[i].cout, -0.1f,
-                                0.1f, &r);
+                tu_fill_uniform(m->layers[i].b, m->layers[i].cout, -0.1f, 0.1f,
+                                &r);
         for (int j = 0; j < m->nfc && m->nfc > 1; j++) {
             vgg_fc *F = &m->fc[j];
             tu_fill_uniform(F->w, (size_t)F->cout * F->cin, -0.3f, 0.3f, &r);
@@ -548,8 +564,10 @@ static void test_conv1x1_as_3x3(void **state) {
         }
         assert_int_equal(T->numel, 9 * U->numel);
         for (size_t j = 0; j < T->numel; j++)
-            if (j % 9 == 4) dst[j / 9] = src[j];
-            else src[j] = 0.0f;
+            if (j % 9 == 4)
+                dst[j / 9] = src[j];
+            else
+                src[j] = 0.0f;
     }
     tu_fill_uniform(a->input, 3 * 4 * 64, -1, 1, &r);
     memcpy(b->input, a->input, sizeof(float) * 3 * 4 * 64);
@@ -569,8 +587,7 @@ static void test_conv1x1_as_3x3(void **state) {
         if (T->kind != VGG_TENSOR_PARAM) continue;
         const float *gb = b->grads + T->offset, *ga = a->grads + U->offset;
         double scale = 1e-6;
-        for (size_t j = 0; j < T->numel; j++)
-            scale = fmax(scale, fabs(gb[j]));
+        for (size_t j = 0; j < T->numel; j++) scale = fmax(scale, fabs(gb[j]));
         for (size_t j = 0; j < U->numel; j++) {
             float want = T->numel == U->numel ? gb[j] : gb[9 * j + 4];
             if (fabs(ga[j] - want) > 1e-4 * scale)

@@ -26,9 +26,9 @@ static const char *tmp(const char *name) {
 }
 
 static vgg_epoch_record record(int e) {
-    vgg_epoch_record r = {e, 0.01f / e, 2.0f / e, 0.3f + 0.05f * e,
-                          2.1f / e, 0.25f + 0.04f * e, 61.5f + e,
-                          812.25f - e};
+    vgg_epoch_record r = {
+        e,        0.01f / e,         2.0f / e,  0.3f + 0.05f * e,
+        2.1f / e, 0.25f + 0.04f * e, 61.5f + e, 812.25f - e};
     return r;
 }
 
@@ -92,9 +92,9 @@ static void test_csv(void **state) {
 
 static void test_jsonl(void **state) {
     (void)state;
-    static const char *keys[] = {"epoch",    "lr",       "train_loss",
-                                 "train_acc", "test_loss", "test_acc",
-                                 "seconds",  "images_per_second"};
+    static const char *keys[] = {
+        "epoch",     "lr",       "train_loss", "train_acc",
+        "test_loss", "test_acc", "seconds",    "images_per_second"};
     vgg_error err = {0};
     for (int t = 0; t < 2; t++) {
         const char *path = tmp(t ? "log.JSON" : "log.jsonl");
@@ -153,8 +153,7 @@ static void test_errors(void **state) {
     assert_non_null(strstr(err.msg, path));
     /* a full disk: the failed write is reported */
     if (stat("/dev/full", &sb) == 0 && S_ISCHR(sb.st_mode)) {
-        assert_int_equal(vgg_metrics_append("/dev/full", &r, &err),
-                         VGG_ERR_IO);
+        assert_int_equal(vgg_metrics_append("/dev/full", &r, &err), VGG_ERR_IO);
         assert_non_null(strstr(err.msg, "/dev/full"));
         assert_int_equal(stat("/dev/full", &sb), 0);
         assert_true(S_ISCHR(sb.st_mode));
@@ -184,8 +183,8 @@ static void test_batches(void **state) {
     vgg_error err = {0};
     vgg_batch_record r[3];
     for (int i = 0; i < 3; i++)
-        r[i] = (vgg_batch_record){2, i + 1, 0.05f, 1.5f - 0.25f * i,
-                                  0.125f * (i + 1), 0.75f + i};
+        r[i] = (vgg_batch_record){
+            2, i + 1, 0.05f, 1.5f - 0.25f * i, 0.125f * (i + 1), 0.75f + i};
     const char *path = tmp("batches.csv");
     assert_int_equal(vgg_metrics_append_batches(path, r, 3, &err), VGG_OK);
     r[0].epoch = r[1].epoch = r[2].epoch = 3;
@@ -201,9 +200,9 @@ static void test_batches(void **state) {
     float lr, loss, acc, sec;
     for (int i = 0; i < 3; i++) {
         assert_non_null(fgets(line, sizeof line, f));
-        assert_int_equal(sscanf(line, "%d,%d,%f,%f,%f,%f", &e, &b, &lr, &loss,
-                                &acc, &sec),
-                         6);
+        assert_int_equal(
+            sscanf(line, "%d,%d,%f,%f,%f,%f", &e, &b, &lr, &loss, &acc, &sec),
+            6);
         assert_int_equal(e, 2);
         assert_int_equal(b, i + 1);
         assert_close(lr, 0.05);
@@ -238,9 +237,8 @@ static void test_batches(void **state) {
                      VGG_ERR_FORMAT);
     assert_non_null(strstr(err.msg, "not a vggtrain metrics log"));
     assert_int_equal(vgg_metrics_append(tmp("epochs.csv"), &er, &err), VGG_OK);
-    assert_int_equal(
-        vgg_metrics_append_batches(tmp("epochs.csv"), r, 1, &err),
-        VGG_ERR_FORMAT);
+    assert_int_equal(vgg_metrics_append_batches(tmp("epochs.csv"), r, 1, &err),
+                     VGG_ERR_FORMAT);
     assert_non_null(strstr(err.msg, "not a vggtrain batch log"));
     assert_non_null(strstr(err.msg, "--batch-log"));
     /* the check before a run says the same, writing nothing */
@@ -288,10 +286,8 @@ int main(void) {
     if (!d) return 1;
     snprintf(dir, sizeof dir, "%s", d);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_csv),
-        cmocka_unit_test(test_jsonl),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_batches),
+        cmocka_unit_test(test_csv),         cmocka_unit_test(test_jsonl),
+        cmocka_unit_test(test_errors),      cmocka_unit_test(test_batches),
         cmocka_unit_test(test_path_folder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

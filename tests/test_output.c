@@ -96,13 +96,12 @@ static void test_new_and_regular(void **state) {
     assert_int_equal(put(p, VGG_OUTPUT_REPLACE, "second", &err), VGG_OK);
     assert_string_equal(slurp(p), "second");
     assert_int_equal(stat(p, &b), 0);
-    assert_true(a.st_ino != b.st_ino);       /* renamed over, not rewritten */
+    assert_true(a.st_ino != b.st_ino);        /* renamed over, not rewritten */
     assert_int_equal(b.st_mode & 0777, 0600); /* the file's mode kept */
     /* abandoned: the previous file stays, no temporary left */
     vgg_output o;
-    assert_int_equal(vgg_output_open(&o, p, "test file", VGG_OUTPUT_REPLACE,
-                                     &err),
-                     VGG_OK);
+    assert_int_equal(
+        vgg_output_open(&o, p, "test file", VGG_OUTPUT_REPLACE, &err), VGG_OK);
     assert_int_equal(o.t.kind, VGG_OUTPUT_FILE);
     fputs("half", o.f);
     vgg_output_abort(&o);
@@ -191,9 +190,9 @@ static void test_refused(void **state) {
                      VGG_ERR_ARG);
     assert_non_null(strstr(err.msg, "dirlink (a link to "));
     assert_non_null(strstr(err.msg, "/adir): is a folder"));
-    assert_int_equal(vgg_output_check(tmp("adir"), VGG_OUTPUT_REPLACE, NULL, 0,
-                                      &err),
-                     VGG_ERR_ARG);
+    assert_int_equal(
+        vgg_output_check(tmp("adir"), VGG_OUTPUT_REPLACE, NULL, 0, &err),
+        VGG_ERR_ARG);
     /* a unix socket */
     int s = socket(AF_UNIX, SOCK_STREAM, 0);
     assert_true(s >= 0);
@@ -233,9 +232,9 @@ static void test_devices(void **state) {
         assert_int_equal(type_of(tmp("nulllink")), S_IFLNK);
         assert_int_equal(type_of(tmp("null")), S_IFCHR);
         vgg_output_target t;
-        assert_int_equal(vgg_output_check(tmp("null"), VGG_OUTPUT_REPLACE, &t,
-                                          1, &err),
-                         VGG_OK);
+        assert_int_equal(
+            vgg_output_check(tmp("null"), VGG_OUTPUT_REPLACE, &t, 1, &err),
+            VGG_OK);
         assert_int_equal(t.kind, VGG_OUTPUT_DEVICE);
         assert_int_equal(t.fd, -1);
         assert_false(vgg_output_same_file(&t, tmp("null")));
@@ -288,22 +287,21 @@ static void test_check(void **state) {
     (void)state;
     vgg_error err = {0};
     vgg_output_target t;
-    assert_int_equal(vgg_output_check(tmp("fresh.bin"), VGG_OUTPUT_REPLACE, &t,
-                                      0, &err),
-                     VGG_OK);
+    assert_int_equal(
+        vgg_output_check(tmp("fresh.bin"), VGG_OUTPUT_REPLACE, &t, 0, &err),
+        VGG_OK);
     assert_int_equal(t.kind, VGG_OUTPUT_NEW);
     assert_int_equal(vgg_output_check(tmp("missing/fresh.bin"),
                                       VGG_OUTPUT_REPLACE, NULL, 0, &err),
                      VGG_ERR_IO);
     assert_non_null(strstr(err.msg, "No such file"));
     spit(tmp("afile"), "x");
-    assert_int_equal(vgg_output_check(tmp("afile/x.bin"), VGG_OUTPUT_REPLACE,
-                                      NULL, 0, &err),
-                     VGG_ERR_IO);
+    assert_int_equal(
+        vgg_output_check(tmp("afile/x.bin"), VGG_OUTPUT_REPLACE, NULL, 0, &err),
+        VGG_ERR_IO);
     assert_non_null(strstr(err.msg, "Not a directory"));
-    assert_int_equal(vgg_output_check(tmp("afile"), VGG_OUTPUT_APPEND, &t, 0,
-                                      &err),
-                     VGG_OK);
+    assert_int_equal(
+        vgg_output_check(tmp("afile"), VGG_OUTPUT_APPEND, &t, 0, &err), VGG_OK);
     assert_int_equal(t.kind, VGG_OUTPUT_FILE);
     assert_true(vgg_output_same_file(&t, tmp("afile")));
     assert_int_equal(symlink("afile", tmp("afile-link")), 0);
@@ -381,10 +379,14 @@ int main(void) {
     if (!d) return 1;
     snprintf(dir, sizeof dir, "%s", d);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_new_and_regular), cmocka_unit_test(test_symlinks),
-        cmocka_unit_test(test_refused),         cmocka_unit_test(test_devices),
-        cmocka_unit_test(test_fifo),            cmocka_unit_test(test_check),
-        cmocka_unit_test(test_proc_link),       cmocka_unit_test(test_input_open),
+        cmocka_unit_test(test_new_and_regular),
+        cmocka_unit_test(test_symlinks),
+        cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_devices),
+        cmocka_unit_test(test_fifo),
+        cmocka_unit_test(test_check),
+        cmocka_unit_test(test_proc_link),
+        cmocka_unit_test(test_input_open),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     /* the device nodes must not outlive the test */

@@ -42,7 +42,8 @@ static void make_dataset(vgg_dataset *ds, int n) {
     vgg_rng_seed(&r, 5, 1);
     for (int i = 0; i < n; i++) {
         ds->labels[i] = (uint8_t)(i % 10);
-        int fx = 1 + (int)vgg_rng_below(&r, 4), fy = 1 + (int)vgg_rng_below(&r, 4);
+        int fx = 1 + (int)vgg_rng_below(&r, 4),
+            fy = 1 + (int)vgg_rng_below(&r, 4);
         for (int c = 0; c < 3; c++)
             for (int y = 0; y < 32; y++)
                 for (int x = 0; x < 32; x++) {
@@ -50,8 +51,8 @@ static void make_dataset(vgg_dataset *ds, int n) {
                                          cos(fy * y / 6.0 - c);
                     /* a bright marker in the top-left corner shows flips */
                     if (x < 6 && y < 6) v = c == 0 ? 255 : 20;
-                    ds->pixels[(size_t)i * VGG_CIFAR_PIXELS + (c * 32 + y) * 32 + x] =
-                        (uint8_t)v;
+                    ds->pixels[(size_t)i * VGG_CIFAR_PIXELS +
+                               (c * 32 + y) * 32 + x] = (uint8_t)v;
                 }
     }
 }
@@ -59,8 +60,8 @@ static void make_dataset(vgg_dataset *ds, int n) {
 /* The crop/flip of augment.h, from its definition: output (y, x) comes from
  * the zero-padded (by 4) image at (y + top, x' + left), x' = 31 - x when
  * flipped. */
-static int augmented(const uint8_t *img, const vgg_augment_choice *ch,
-                     int c, int y, int x) {
+static int augmented(const uint8_t *img, const vgg_augment_choice *ch, int c,
+                     int y, int x) {
     int xx = ch->flip ? 31 - x : x;
     int py = y + ch->top, pxx = xx + ch->left; /* in the 40x40 padded image */
     if (py < 4 || py >= 36 || pxx < 4 || pxx >= 36) return 0;
@@ -90,9 +91,10 @@ static void test_augment_pixels_match_training(void **state) {
                 float v = batch[((size_t)c * 16 + i) * 1024 + p];
                 float raw = (v * vgg_cifar_std[c] + vgg_cifar_mean[c]) * 255.0f;
                 assert_true(fabsf(raw - px[c * 1024 + p]) < 0.01f);
-                assert_int_equal(px[c * 1024 + p],
-                                 augmented(ds.pixels + (size_t)idx[i] * VGG_CIFAR_PIXELS,
-                                           &ch[i], c, p / 32, p % 32));
+                assert_int_equal(
+                    px[c * 1024 + p],
+                    augmented(ds.pixels + (size_t)idx[i] * VGG_CIFAR_PIXELS,
+                              &ch[i], c, p / 32, p % 32));
             }
     }
     free(batch);
@@ -130,8 +132,9 @@ static void test_samples_grid(void **state) {
         for (int y = 0; y < 32 * SCALE; y++)
             for (int x = 0; x < 32 * SCALE; x++)
                 for (int c = 0; c < 3; c++)
-                    assert_int_equal(rgb[((size_t)(y0 + y) * w + x0 + x) * 3 + c],
-                                     augmented(img, &ch[i], c, y / SCALE, x / SCALE));
+                    assert_int_equal(
+                        rgb[((size_t)(y0 + y) * w + x0 + x) * 3 + c],
+                        augmented(img, &ch[i], c, y / SCALE, x / SCALE));
         /* the name strip under the tile has ink */
         long ink = 0;
         for (int y = y0 + g.tile; y < y0 + g.tile + g.label_h; y++)
@@ -142,17 +145,17 @@ static void test_samples_grid(void **state) {
     free(rgb);
 
     /* no augmentation: the stored images; bad arguments are refused */
-    assert_int_equal(vgg_plot_samples(tmp("plain.png"), &ds, idx, NULL, 10, 5,
-                                      2, &err),
-                     VGG_OK);
+    assert_int_equal(
+        vgg_plot_samples(tmp("plain.png"), &ds, idx, NULL, 10, 5, 2, &err),
+        VGG_OK);
     idx[3] = 50;
-    assert_int_equal(vgg_plot_samples(tmp("bad.png"), &ds, idx, NULL, 10, 5,
-                                      2, &err),
-                     VGG_ERR_ARG);
+    assert_int_equal(
+        vgg_plot_samples(tmp("bad.png"), &ds, idx, NULL, 10, 5, 2, &err),
+        VGG_ERR_ARG);
     assert_non_null(strstr(err.msg, "50"));
-    assert_int_equal(vgg_plot_samples(tmp("bad.png"), &ds, idx, NULL, 0, 5,
-                                      2, &err),
-                     VGG_ERR_ARG);
+    assert_int_equal(
+        vgg_plot_samples(tmp("bad.png"), &ds, idx, NULL, 0, 5, 2, &err),
+        VGG_ERR_ARG);
     vgg_dataset_free(&ds);
 }
 
@@ -252,18 +255,19 @@ static void test_confusion(void **state) {
     /* the diagonal cells (58 x 58 pixels, about 80% of their row) are
      * deep blue, the others pale */
     long blue = 0;
-    for (long i = 0; i < (long)w * h; i++) blue += rgb[3 * i + 2] - rgb[3 * i] > 80;
+    for (long i = 0; i < (long)w * h; i++)
+        blue += rgb[3 * i + 2] - rgb[3 * i] > 80;
     assert_true(blue > 10 * 2500 && blue < 10 * 58 * 58 + 500);
     assert_true(tp_count_not(rgb, w, h, 255, 255, 255) > 20000);
     free(rgb);
     /* three classes, SVG, and a bad count */
     int conf3[9] = {50, 3, 0, 7, 40, 2, 1, 1, 47};
-    assert_int_equal(vgg_plot_confusion(tmp("confusion3.png"), conf3, 3,
-                                        names, &err),
-                     VGG_OK);
-    assert_int_equal(vgg_plot_confusion(tmp("confusion3.svg"), conf3, 3,
-                                        names, &err),
-                     VGG_OK);
+    assert_int_equal(
+        vgg_plot_confusion(tmp("confusion3.png"), conf3, 3, names, &err),
+        VGG_OK);
+    assert_int_equal(
+        vgg_plot_confusion(tmp("confusion3.svg"), conf3, 3, names, &err),
+        VGG_OK);
     conf3[4] = -1;
     assert_int_equal(vgg_plot_confusion(tmp("bad.png"), conf3, 3, names, &err),
                      VGG_ERR_ARG);
@@ -274,7 +278,8 @@ static void test_font(void **state) {
     /* every printable character but the space has ink; the space none */
     for (int c = 32; c < 127; c++) {
         unsigned ink = 0;
-        for (int r = 0; r < VGG_FONT_H; r++) ink |= vgg_font_row((unsigned char)c, r);
+        for (int r = 0; r < VGG_FONT_H; r++)
+            ink |= vgg_font_row((unsigned char)c, r);
         if (c == ' ')
             assert_int_equal(ink, 0);
         else
@@ -287,8 +292,8 @@ static void test_font(void **state) {
     /* a sheet of every glyph, for people to look at */
     vgg_image img;
     vgg_error err = {0};
-    assert_int_equal(vgg_image_init(&img, 16 * 6 * 3 + 12, 6 * 10 * 3 + 12,
-                                    255, 255, 255, &err),
+    assert_int_equal(vgg_image_init(&img, 16 * 6 * 3 + 12, 6 * 10 * 3 + 12, 255,
+                                    255, 255, &err),
                      VGG_OK);
     const uint8_t ink[3] = {0, 0, 0};
     for (int row = 0; row < 6; row++) {

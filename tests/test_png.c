@@ -68,8 +68,7 @@ static void test_write_error_names_file(void **state) {
     struct stat sb;
     if (stat("/dev/full", &sb) == 0 && S_ISCHR(sb.st_mode)) {
         vgg_image big;
-        assert_int_equal(vgg_image_init(&big, 300, 300, 0, 0, 0, &err),
-                         VGG_OK);
+        assert_int_equal(vgg_image_init(&big, 300, 300, 0, 0, 0, &err), VGG_OK);
         for (int i = 0; i < 300 * 300 * 3; i++) big.rgb[i] = noise(i, 9);
         assert_int_equal(vgg_png_write("/dev/full", &big, &err), VGG_ERR_IO);
         assert_non_null(strstr(err.msg, "/dev/full"));
@@ -103,9 +102,8 @@ static void test_grey(void **state) {
         rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = g[i];
     }
     const char *path = tmp("grey.png");
-    assert_int_equal(tp_write_png(path, W, H, PNG_COLOR_TYPE_GRAY, 8, g, NULL,
-                                  0, 0),
-                     0);
+    assert_int_equal(
+        tp_write_png(path, W, H, PNG_COLOR_TYPE_GRAY, 8, g, NULL, 0, 0), 0);
     expect_rgb(path, W, H, rgb);
     /* the CIFAR record: three equal planes */
     uint8_t px[VGG_CIFAR_PIXELS];
@@ -127,12 +125,13 @@ static void test_grey_low_depth_and_alpha(void **state) {
         for (int x = 0; x < W; x++) {
             int v = (x + y) & 3;
             packed[y * 2 + x / 4] |= (uint8_t)(v << (6 - 2 * (x % 4)));
-            for (int c = 0; c < 3; c++) rgb[(y * W + x) * 3 + c] = (uint8_t)(v * 85);
+            for (int c = 0; c < 3; c++)
+                rgb[(y * W + x) * 3 + c] = (uint8_t)(v * 85);
         }
     const char *path = tmp("grey2.png");
-    assert_int_equal(tp_write_png(path, W, H, PNG_COLOR_TYPE_GRAY, 2, packed,
-                                  NULL, 0, 0),
-                     0);
+    assert_int_equal(
+        tp_write_png(path, W, H, PNG_COLOR_TYPE_GRAY, 2, packed, NULL, 0, 0),
+        0);
     expect_rgb(path, W, H, rgb);
     /* grey + alpha: alpha dropped */
     uint8_t ga[W * H * 2];
@@ -142,9 +141,9 @@ static void test_grey_low_depth_and_alpha(void **state) {
         for (int c = 0; c < 3; c++) rgb[3 * i + c] = ga[2 * i];
     }
     path = tmp("greyalpha.png");
-    assert_int_equal(tp_write_png(path, W, H, PNG_COLOR_TYPE_GRAY_ALPHA, 8, ga,
-                                  NULL, 0, 0),
-                     0);
+    assert_int_equal(
+        tp_write_png(path, W, H, PNG_COLOR_TYPE_GRAY_ALPHA, 8, ga, NULL, 0, 0),
+        0);
     expect_rgb(path, W, H, rgb);
 }
 
@@ -161,9 +160,9 @@ static void test_palette(void **state) {
             memcpy(rgb + (y * W + x) * 3, pal + 3 * v, 3);
         }
     const char *path = tmp("palette.png");
-    assert_int_equal(tp_write_png(path, W, H, PNG_COLOR_TYPE_PALETTE, 4,
-                                  packed, pal, 4, 0),
-                     0);
+    assert_int_equal(
+        tp_write_png(path, W, H, PNG_COLOR_TYPE_PALETTE, 4, packed, pal, 4, 0),
+        0);
     expect_rgb(path, W, H, rgb);
 }
 
@@ -177,9 +176,9 @@ static void test_rgba_16bit_interlaced(void **state) {
         rgba[4 * i + 3] = (uint8_t)(i % 2 ? 0 : 200); /* alpha is dropped */
     }
     const char *path = tmp("rgba.png");
-    assert_int_equal(tp_write_png(path, W, H, PNG_COLOR_TYPE_RGB_ALPHA, 8,
-                                  rgba, NULL, 0, 0),
-                     0);
+    assert_int_equal(
+        tp_write_png(path, W, H, PNG_COLOR_TYPE_RGB_ALPHA, 8, rgba, NULL, 0, 0),
+        0);
     expect_rgb(path, W, H, rgb);
 
     /* 16-bit RGB, big-endian samples: v -> round(v * 255 / 65535) */
@@ -192,17 +191,15 @@ static void test_rgba_16bit_interlaced(void **state) {
         rgb[i] = (uint8_t)lround(v * 255.0 / 65535.0);
     }
     path = tmp("rgb16.png");
-    assert_int_equal(tp_write_png(path, W, H, PNG_COLOR_TYPE_RGB, 16, s16,
-                                  NULL, 0, 0),
-                     0);
+    assert_int_equal(
+        tp_write_png(path, W, H, PNG_COLOR_TYPE_RGB, 16, s16, NULL, 0, 0), 0);
     expect_rgb(path, W, H, rgb);
 
     /* Adam7 interlaced 8-bit RGB */
     for (int i = 0; i < W * H * 3; i++) rgb[i] = noise(i, 6);
     path = tmp("interlaced.png");
-    assert_int_equal(tp_write_png(path, W, H, PNG_COLOR_TYPE_RGB, 8, rgb, NULL,
-                                  0, 1),
-                     0);
+    assert_int_equal(
+        tp_write_png(path, W, H, PNG_COLOR_TYPE_RGB, 8, rgb, NULL, 0, 1), 0);
     expect_rgb(path, W, H, rgb);
 }
 
@@ -230,11 +227,13 @@ static double ref_axis(const double *src, int n_src, int n_dst, int o,
 
 static void ref_resize(uint8_t *out, const uint8_t *in, int w, int h, int W,
                        int H) {
-    double *a = malloc(sizeof(double) * w * h), *b = malloc(sizeof(double) * W * h);
+    double *a = malloc(sizeof(double) * w * h),
+           *b = malloc(sizeof(double) * W * h);
     for (int c = 0; c < 3; c++) {
         for (int i = 0; i < w * h; i++) a[i] = in[3 * i + c];
         for (int y = 0; y < h; y++)
-            for (int x = 0; x < W; x++) b[y * W + x] = ref_axis(a + y * w, w, W, x, 1);
+            for (int x = 0; x < W; x++)
+                b[y * W + x] = ref_axis(a + y * w, w, W, x, 1);
         for (int y = 0; y < H; y++)
             for (int x = 0; x < W; x++)
                 out[3 * (y * W + x) + c] =
@@ -252,11 +251,11 @@ static void test_other_sizes(void **state) {
     for (int i = 0; i < 32 * 32 * 3; i++) small[i] = noise(i, 7);
     for (int y = 0; y < 64; y++)
         for (int x = 0; x < 64; x++)
-            memcpy(big + (y * 64 + x) * 3, small + ((y / 2) * 32 + x / 2) * 3, 3);
+            memcpy(big + (y * 64 + x) * 3, small + ((y / 2) * 32 + x / 2) * 3,
+                   3);
     const char *path = tmp("big64.png");
-    assert_int_equal(tp_write_png(path, 64, 64, PNG_COLOR_TYPE_RGB, 8, big,
-                                  NULL, 0, 0),
-                     0);
+    assert_int_equal(
+        tp_write_png(path, 64, 64, PNG_COLOR_TYPE_RGB, 8, big, NULL, 0, 0), 0);
     uint8_t px[VGG_CIFAR_PIXELS];
     int w, h;
     assert_int_equal(vgg_png_read_cifar(path, px, &w, &h, &err), VGG_OK);
@@ -268,8 +267,8 @@ static void test_other_sizes(void **state) {
 
     /* odd sizes, shrinking one axis and growing the other, against the
      * reference: within 1 (float vs double rounding) */
-    static const int sizes[][2] = {{100, 75}, {20, 50}, {13, 13}, {1, 1},
-                                   {33, 31}, {32, 7}};
+    static const int sizes[][2] = {{100, 75}, {20, 50}, {13, 13},
+                                   {1, 1},    {33, 31}, {32, 7}};
     for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
         int sw = sizes[t][0], sh = sizes[t][1];
         uint8_t *src = malloc((size_t)sw * sh * 3), ref[32 * 32 * 3];
@@ -278,9 +277,9 @@ static void test_other_sizes(void **state) {
         char name[64];
         snprintf(name, sizeof name, "size%dx%d.png", sw, sh);
         path = tmp(name);
-        assert_int_equal(tp_write_png(path, sw, sh, PNG_COLOR_TYPE_RGB, 8, src,
-                                      NULL, 0, 0),
-                         0);
+        assert_int_equal(
+            tp_write_png(path, sw, sh, PNG_COLOR_TYPE_RGB, 8, src, NULL, 0, 0),
+            0);
         assert_int_equal(vgg_png_read_cifar(path, px, &w, &h, &err), VGG_OK);
         assert_int_equal(w, sw);
         assert_int_equal(h, sh);

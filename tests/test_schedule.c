@@ -105,7 +105,8 @@ static void expect_flag_error(const char *flag, const char *value,
     vgg_error err = {0};
     assert_int_equal(vgg_schedule_set(&s, flag, value, &err), VGG_ERR_ARG);
     if (!strstr(err.msg, must_name)) {
-        fprintf(stderr, "message \"%s\" does not name %s\n", err.msg, must_name);
+        fprintf(stderr, "message \"%s\" does not name %s\n", err.msg,
+                must_name);
         fail();
     }
 }

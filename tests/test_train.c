@@ -84,8 +84,8 @@ static void test_loss_goes_down(void **state) {
     int total = 0;
     for (int i = 0; i < 9; i++) total += conf[i];
     assert_int_equal(total, te.n);
-    print_message("  test acc %.1f%% on %d images\n", 100.0 * ev.correct / ev.images,
-                  ev.images);
+    print_message("  test acc %.1f%% on %d images\n",
+                  100.0 * ev.correct / ev.images, ev.images);
     assert_true(ev.correct > ev.images / 2);
     vgg_model_free(m);
     vgg_dataset_free(&tr);
@@ -162,8 +162,9 @@ static void test_divergence_detected(void **state) {
     vgg_sgd opt = {0.05f, 0.9f, 5e-4f};
     vgg_epoch_stats st;
     vgg_error err = {0};
-    assert_int_equal(vgg_train_epoch(m, &tr, 16, &opt, &r, &st, NULL, NULL, &err),
-                     VGG_ERR_DIVERGED);
+    assert_int_equal(
+        vgg_train_epoch(m, &tr, 16, &opt, &r, &st, NULL, NULL, &err),
+        VGG_ERR_DIVERGED);
     assert_non_null(strstr(err.msg, "batch 1 of 4"));
     assert_float_equal(m->params[0], before, 0); /* no step taken */
     vgg_model_free(m);

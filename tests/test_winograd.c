@@ -63,8 +63,8 @@ static void ref_forward(double *out, const float *in, const float *w, int Ci,
 }
 
 static void ref_backward(double *din, double *dw, const float *dout,
-                         const float *in, const float *w, int Ci, int Co,
-                         int N, int H, int W) {
+                         const float *in, const float *w, int Ci, int Co, int N,
+                         int H, int W) {
     const long HW = (long)H * W, M = N * HW;
     memset(din, 0, sizeof(double) * Ci * M);
     memset(dw, 0, sizeof(double) * Co * Ci * 9);
@@ -110,10 +110,13 @@ static void check_shape(const shape *s, double worst[VGG_CONV_NALGO]) {
     const int Ci = s->Ci, Co = s->Co, N = s->N, H = s->H, W = s->W;
     const size_t M = (size_t)N * H * W, nin = Ci * M, nout = Co * M,
                  nw = (size_t)Co * Ci * 9;
-    float *in = malloc(sizeof(float) * nin), *dout = malloc(sizeof(float) * nout);
+    float *in = malloc(sizeof(float) * nin),
+          *dout = malloc(sizeof(float) * nout);
     float *w = malloc(sizeof(float) * nw), *dw = malloc(sizeof(float) * nw);
-    float *out = malloc(sizeof(float) * nout), *din = malloc(sizeof(float) * nin);
-    double *eout = malloc(sizeof(double) * nout), *edin = malloc(sizeof(double) * nin);
+    float *out = malloc(sizeof(float) * nout),
+          *din = malloc(sizeof(float) * nin);
+    double *eout = malloc(sizeof(double) * nout),
+           *edin = malloc(sizeof(double) * nin);
     double *edw = malloc(sizeof(double) * nw);
     size_t ncol = vgg_conv_scratch(Ci, Co, N, H, W), nws = 0;
     for (int a = 1; a < VGG_CONV_NALGO; a++) {
@@ -139,17 +142,17 @@ static void check_shape(const shape *s, double worst[VGG_CONV_NALGO]) {
 
     double e_dir[3];
     const size_t col_n = ncol > nw ? ncol : nw;
-    assert_int_equal(vgg_conv_forward(out, col, col_n, in, w, NULL, Ci, Co, N,
-                                      H, W),
-                     VGG_OK);
+    assert_int_equal(
+        vgg_conv_forward(out, col, col_n, in, w, NULL, Ci, Co, N, H, W),
+        VGG_OK);
     e_dir[0] = max_err(out, eout, nout);
-    assert_int_equal(vgg_conv_backward_data(din, col, col_n, dout, w, Ci, Co,
-                                            N, H, W),
-                     VGG_OK);
+    assert_int_equal(
+        vgg_conv_backward_data(din, col, col_n, dout, w, Ci, Co, N, H, W),
+        VGG_OK);
     e_dir[1] = max_err(din, edin, nin);
     memset(dw, 0, sizeof(float) * nw);
-    assert_int_equal(vgg_conv_backward(NULL, dw, NULL, col, col_n, dout, in,
-                                       w, Ci, Co, N, H, W),
+    assert_int_equal(vgg_conv_backward(NULL, dw, NULL, col, col_n, dout, in, w,
+                                       Ci, Co, N, H, W),
                      VGG_OK);
     e_dir[2] = max_err(dw, edw, nw);
 
@@ -179,13 +182,22 @@ static void check_shape(const shape *s, double worst[VGG_CONV_NALGO]) {
         print_message("  %-5s %4dx%-4d N%-3d %2dx%-2d depth %4d/%4d/%5zu: "
                       "fwd %5.2f  data %5.2f  weights %5.2f x direct "
                       "(direct %.1e %.1e %.1e)\n",
-                      vgg_conv_algo_name(a), Ci, Co, N, H, W, Ci * 9, Co * 9,
-                      M, q[0], q[1], q[2], e_dir[0], e_dir[1], e_dir[2]);
+                      vgg_conv_algo_name(a), Ci, Co, N, H, W, Ci * 9, Co * 9, M,
+                      q[0], q[1], q[2], e_dir[0], e_dir[1], e_dir[2]);
         const double limit = a == VGG_CONV_WINO4 ? LIMIT4 : LIMIT2;
         for (int p = 0; p < 3; p++) assert_true(q[p] <= limit);
     }
-    free(in); free(dout); free(w); free(dw); free(out); free(din);
-    free(eout); free(edin); free(edw); free(col); free(ws);
+    free(in);
+    free(dout);
+    free(w);
+    free(dw);
+    free(out);
+    free(din);
+    free(eout);
+    free(edin);
+    free(edw);
+    free(col);
+    free(ws);
 }
 
 /* Every map size of VGG16 on CIFAR (32 .. 2), depths up to 512*9 = 4608
@@ -321,9 +333,8 @@ static void test_winograd_model_step(void **state) {
     (void)state;
     vgg_config cfg;
     vgg_error err;
-    assert_int_equal(vgg_config_parse(&cfg, "8 M 16 M 16 M 32 M 32 32 M", 3,
-                                      &err),
-                     VGG_OK);
+    assert_int_equal(
+        vgg_config_parse(&cfg, "8 M 16 M 16 M 32 M 32 32 M", 3, &err), VGG_OK);
     vgg_model *m;
     assert_int_equal(vgg_model_create(&m, &cfg, 4, &err), VGG_OK);
     float *g0 = malloc(sizeof(float) * m->nparams),
@@ -357,9 +368,8 @@ static void test_winograd_model_step(void **state) {
         assert_true(fabs(l1 - l0) < 1e-4 * fabs(l0));
         assert_true(dmax < 1e-3 * gmax);
     }
-    assert_int_equal(vgg_model_set_conv(m, VGG_CONV_MODE_DIRECT, 4, 1, NULL,
-                                        &err),
-                     VGG_OK);
+    assert_int_equal(
+        vgg_model_set_conv(m, VGG_CONV_MODE_DIRECT, 4, 1, NULL, &err), VGG_OK);
     assert_int_equal(m->wino_floats, 0);
     free(g0);
     free(g1);

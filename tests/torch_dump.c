@@ -5,18 +5,16 @@
  * Loads CHECKPOINT, reads BATCH (CIFAR binary records, every label below
  * the model's class count), normalises it as the test split is (no
  * augmentation) and runs one pass, its convolutions by CONV (direct,
- * winograd or auto, as vggtrain --conv; direct by default). MODE eval: running statistics, writes
- * input and logits. MODE train: batch statistics, then backward, and writes
- * in addition every layer's output, every parameter gradient and the
- * updated running statistics. OUT is a safetensors file, float32, in
- * PyTorch's layouts:
- *   loss [] (mean over the batch)   input [N,3,32,32]   logits [N,K]
- *   layers.<i>.out [N,C,H,W]        (i: index in the table; conv entries
- *                                    after BN + ReLU, M entries after pool)
- *   grad.<name> (the parameter's shape)   state.<name> (running mean/var)
- *   sgd.<name> (train: the parameter after one SGD step with the
- *                checkpoint's lr, momentum and weight decay)
- *   dropout.<j>.keep [N,W]          (fc:W head: hidden layer j's mask, 1
+ * winograd or auto, as vggtrain --conv; direct by default). MODE eval: running
+ * statistics, writes input and logits. MODE train: batch statistics, then
+ * backward, and writes in addition every layer's output, every parameter
+ * gradient and the updated running statistics. OUT is a safetensors file,
+ * float32, in PyTorch's layouts: loss [] (mean over the batch)   input
+ * [N,3,32,32]   logits [N,K] layers.<i>.out [N,C,H,W]        (i: index in the
+ * table; conv entries after BN + ReLU, M entries after pool) grad.<name> (the
+ * parameter's shape)   state.<name> (running mean/var) sgd.<name> (train: the
+ * parameter after one SGD step with the checkpoint's lr, momentum and weight
+ * decay) dropout.<j>.keep [N,W]          (fc:W head: hidden layer j's mask, 1
  *                                    kept, 0 dropped; key 0x5eed)
  * Exit status 0, or 1 with a message. */
 #include <stdio.h>
@@ -84,8 +82,8 @@ int main(int argc, char **argv) {
     if (argc > 1 && !strcmp(argv[1], "--walk")) return walk(argc, argv);
     if (argc < 5 || argc > 7 ||
         (strcmp(argv[4], "train") && strcmp(argv[4], "eval"))) {
-        fprintf(stderr,
-                "usage: torch_dump CHECKPOINT BATCH OUT train|eval [THREADS [CONV]]\n");
+        fprintf(stderr, "usage: torch_dump CHECKPOINT BATCH OUT train|eval "
+                        "[THREADS [CONV]]\n");
         return 2;
     }
     const char *ckpt = argv[1], *batch = argv[2], *out = argv[3];
@@ -104,8 +102,10 @@ int main(int argc, char **argv) {
     const int N = ds.n, K = meta.cfg.classes;
     for (int i = 0; i < N; i++)
         if (ds.labels[i] >= K) {
-            fprintf(stderr, "torch_dump: %s: image %d has label %d; the model "
-                            "has %d classes\n", batch, i, ds.labels[i], K);
+            fprintf(stderr,
+                    "torch_dump: %s: image %d has label %d; the model "
+                    "has %d classes\n",
+                    batch, i, ds.labels[i], K);
             return 1;
         }
     vgg_model *m = NULL;

@@ -35,7 +35,7 @@
 
 typedef struct replay {
     vgg_model *m;
-    int steps, batch, done; /* done: steps of earlier epochs */
+    int steps, batch, done;               /* done: steps of earlier epochs */
     float *input, *labels, *count, *loss; /* st_add'ed (zeroed) storage */
     vgg_epoch_stats before;               /* the epoch's sums so far */
 } replay;
@@ -61,9 +61,9 @@ static int on_batch(void *user, int b, int nb, const vgg_epoch_stats *s) {
 static void add_tensors(const vgg_model *m, const char *prefix, int buffers) {
     for (int i = 0; i < m->ntensors; i++) {
         const vgg_tensor *t = &m->tensors[i];
-        const float *src = t->kind == VGG_TENSOR_PARAM ? m->params
-                         : t->kind == VGG_TENSOR_BUFFER && buffers ? m->state
-                                                                   : NULL;
+        const float *src = t->kind == VGG_TENSOR_PARAM               ? m->params
+                           : t->kind == VGG_TENSOR_BUFFER && buffers ? m->state
+                                                                     : NULL;
         if (!src) continue;
         char name[96];
         snprintf(name, sizeof name, "%s.%s", prefix, t->name);
@@ -104,8 +104,10 @@ int main(int argc, char **argv) {
         return 1;
     }
     if (B > train.n) {
-        fprintf(stderr, "torch_replay: batches of %d images: the training "
-                        "split has only %d\n", B, train.n);
+        fprintf(stderr,
+                "torch_replay: batches of %d images: the training "
+                "split has only %d\n",
+                B, train.n);
         vgg_dataset_free(&train);
         vgg_dataset_free(&test);
         return 1;
@@ -163,7 +165,8 @@ int main(int argc, char **argv) {
     int rc = st_write(out) ? 1 : 0;
     if (!rc)
         printf("torch_replay: %s: seed %d, %d steps of %d images, last loss "
-               "%.6f\n", out, seed, steps, B, last);
+               "%.6f\n",
+               out, seed, steps, B, last);
     vgg_model_free(m);
     vgg_dataset_free(&train);
     vgg_dataset_free(&test);

@@ -40,8 +40,7 @@ int tu_write_cifar(const char *path, int n, const uint8_t *labels, int nl,
     return fclose(f);
 }
 
-int tu_write_cifar_dir(const char *dir, int per_batch, int ntest,
-                       int classes) {
+int tu_write_cifar_dir(const char *dir, int per_batch, int ntest, int classes) {
     static const char *names[10] = {"airplane", "automobile", "bird", "cat",
                                     "deer",     "dog",        "frog", "horse",
                                     "ship",     "truck"};
@@ -64,8 +63,7 @@ int tu_write_cifar_dir(const char *dir, int per_batch, int ntest,
 }
 
 void tu_fill_uniform(float *x, size_t n, float lo, float hi, vgg_rng *rng) {
-    for (size_t i = 0; i < n; i++)
-        x[i] = lo + (hi - lo) * vgg_rng_uniform(rng);
+    for (size_t i = 0; i < n; i++) x[i] = lo + (hi - lo) * vgg_rng_uniform(rng);
 }
 
 double tu_max_rel_diff(const float *a, const float *b, size_t n,

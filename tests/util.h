@@ -18,8 +18,7 @@ int tu_write_cifar(const char *path, int n, const uint8_t *labels, int nl,
 /* Writes a full synthetic CIFAR folder: batches.meta.txt, data_batch_1..5
  * with per_batch records each and test_batch with ntest records, labels
  * cycling 0..classes-1. Returns 0 on success. */
-int tu_write_cifar_dir(const char *dir, int per_batch, int ntest,
-                       int classes);
+int tu_write_cifar_dir(const char *dir, int per_batch, int ntest, int classes);
 void tu_fill_uniform(float *x, size_t n, float lo, float hi, vgg_rng *rng);
 double tu_max_rel_diff(const float *a, const float *b, size_t n,
                        double floor_abs);

@@ -32,8 +32,9 @@ int tj_write_jpeg(const char *path, int w, int h, int comps,
     c.image_width = (JDIMENSION)w;
     c.image_height = (JDIMENSION)h;
     c.input_components = comps;
-    c.in_color_space = comps == 1 ? JCS_GRAYSCALE : comps == 3 ? JCS_RGB
-                                                               : JCS_CMYK;
+    c.in_color_space = comps == 1   ? JCS_GRAYSCALE
+                       : comps == 3 ? JCS_RGB
+                                    : JCS_CMYK;
     jpeg_set_defaults(&c);
     jpeg_set_quality(&c, quality, TRUE);
     for (int i = 0; i < c.num_components; i++)

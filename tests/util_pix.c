@@ -8,11 +8,16 @@
 
 static int channels(int color_type) {
     switch (color_type) {
-    case PNG_COLOR_TYPE_GRAY: return 1;
-    case PNG_COLOR_TYPE_GRAY_ALPHA: return 2;
-    case PNG_COLOR_TYPE_RGB: return 3;
-    case PNG_COLOR_TYPE_RGB_ALPHA: return 4;
-    case PNG_COLOR_TYPE_PALETTE: return 1;
+    case PNG_COLOR_TYPE_GRAY:
+        return 1;
+    case PNG_COLOR_TYPE_GRAY_ALPHA:
+        return 2;
+    case PNG_COLOR_TYPE_RGB:
+        return 3;
+    case PNG_COLOR_TYPE_RGB_ALPHA:
+        return 4;
+    case PNG_COLOR_TYPE_PALETTE:
+        return 1;
     }
     return 0;
 }
@@ -51,9 +56,9 @@ int tp_write_png_raw(const char *path, int w, int h, int color_type,
     return fclose(f);
 }
 
-int tp_write_png(const char *path, int w, int h, int color_type,
-                 int bit_depth, const uint8_t *data, const uint8_t *palette,
-                 int npalette, int interlace) {
+int tp_write_png(const char *path, int w, int h, int color_type, int bit_depth,
+                 const uint8_t *data, const uint8_t *palette, int npalette,
+                 int interlace) {
     size_t stride = ((size_t)w * channels(color_type) * bit_depth + 7) / 8;
     const uint8_t **rows = malloc((size_t)h * sizeof *rows);
     if (!rows) return -1;

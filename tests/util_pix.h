@@ -15,9 +15,9 @@ int tp_write_png_raw(const char *path, int w, int h, int color_type,
                      int bit_depth, const uint8_t *const *rows,
                      const uint8_t *palette, int npalette, int interlace);
 /* Same, rows packed one after the other (stride from w, type and depth). */
-int tp_write_png(const char *path, int w, int h, int color_type,
-                 int bit_depth, const uint8_t *data, const uint8_t *palette,
-                 int npalette, int interlace);
+int tp_write_png(const char *path, int w, int h, int color_type, int bit_depth,
+                 const uint8_t *data, const uint8_t *palette, int npalette,
+                 int interlace);
 /* Reads any PNG as 8-bit RGB (interleaved); returns malloc'd pixels or
  * NULL. */
 uint8_t *tp_read_png_rgb(const char *path, int *w, int *h);

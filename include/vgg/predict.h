@@ -26,7 +26,8 @@ typedef struct vgg_prediction {
  * the k most probable classes, most probable first (ties: lower label
  * first). Returns the number written, min(k, classes); 0 if classes < 1
  * or k < 1. */
-VGG_API int vgg_top_k(vgg_prediction *out, int k, const float *logits, int classes);
+VGG_API int vgg_top_k(vgg_prediction *out, int k, const float *logits,
+                      int classes);
 
 #ifdef __cplusplus
 }

@@ -59,13 +59,13 @@ static void *watchdog(void *arg) {
         char msg[1024];
         size_t k = (size_t)snprintf(
             msg, sizeof msg,
-            "vggtrain: rank %d on host %s: %s has waited %g s for ",
-            p->rank, proc_host(p, p->rank), atomic_load(&busy_what),
-            watch_seconds);
+            "vggtrain: rank %d on host %s: %s has waited %g s for ", p->rank,
+            proc_host(p, p->rank), atomic_load(&busy_what), watch_seconds);
         for (int r = 0, n = 0; r < p->size && k < sizeof msg - 80; r++)
             if (r != p->rank)
-                k += (size_t)snprintf(msg + k, sizeof msg - k, "%srank %d on %s",
-                                      n++ ? ", " : "", r, proc_host(p, r));
+                k +=
+                    (size_t)snprintf(msg + k, sizeof msg - k, "%srank %d on %s",
+                                     n++ ? ", " : "", r, proc_host(p, r));
         snprintf(msg + k, sizeof msg - k,
                  ": lost, stopped, or the network to it is cut (--mpi-timeout "
                  "%g); ending the job\n",
@@ -172,8 +172,8 @@ void proc_start(proc *p, int *argc, char ***argv) {
         gethostname(me, sizeof me - 1);
         p->hosts = calloc((size_t)p->size, sizeof *p->hosts);
         if (p->hosts)
-            MPI_Allgather(me, PROC_HOST_MAX, MPI_CHAR, p->hosts,
-                          PROC_HOST_MAX, MPI_CHAR, MPI_COMM_WORLD);
+            MPI_Allgather(me, PROC_HOST_MAX, MPI_CHAR, p->hosts, PROC_HOST_MAX,
+                          MPI_CHAR, MPI_COMM_WORLD);
     }
 #else
     (void)argc;

@@ -57,8 +57,7 @@ typedef struct proc_item {
 /* Compares each item with rank 0's. When any differs anywhere, the lowest
  * rank that differs prints one message naming itself, its host, and each
  * item with both values, then hint; every rank returns non-zero. */
-int proc_agree(const proc *p, const proc_item *items, int n,
-               const char *hint);
+int proc_agree(const proc *p, const proc_item *items, int n, const char *hint);
 
 struct vgg_dataset;
 struct vgg_rng;

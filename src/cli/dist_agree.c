@@ -15,8 +15,7 @@
 #include "vgg/rng.h"
 #include "vgg/status.h"
 
-int proc_agree(const proc *p, const proc_item *items, int n,
-               const char *hint) {
+int proc_agree(const proc *p, const proc_item *items, int n, const char *hint) {
     if (p->size < 2) return 0;
 #ifdef VGG_HAVE_MPI
     char msg[4096];
@@ -69,8 +68,8 @@ static void describe_data(char *out, size_t n, const vgg_dataset *train,
             crc = vgg_crc32(crc, ds[s]->class_names[c],
                             strlen(ds[s]->class_names[c]) + 1);
         k += (size_t)snprintf(out + k, n - k, "%s%s %d records, CRC-32 %08x",
-                              s ? "; " : "", s ? "test" : "training",
-                              ds[s]->n, (unsigned)crc);
+                              s ? "; " : "", s ? "test" : "training", ds[s]->n,
+                              (unsigned)crc);
         if (k >= n) return;
     }
 }
@@ -103,15 +102,15 @@ int proc_agree_run(const proc *p, int argc, char **argv,
                    const vgg_dataset *train, const vgg_dataset *test,
                    const vgg_model *m, const vgg_rng *rng) {
     if (p->size < 2) return 0;
-    proc_item it[4] = {{"build", ""}, {"flags", ""}, {"data", ""},
-                       {"starting state", ""}};
+    proc_item it[4] = {
+        {"build", ""}, {"flags", ""}, {"data", ""}, {"starting state", ""}};
     snprintf(it[0].value, sizeof it[0].value,
              "vggtrain %s, gemm %s, OpenBLAS core %s", VGG_VERSION_STRING,
              vgg_gemm_name(), vgg_openblas_corename());
     size_t k = 0;
     for (int i = 1; i < argc && k < sizeof it[1].value; i++)
-        k += (size_t)snprintf(it[1].value + k, sizeof it[1].value - k,
-                              "%s'%s'", i > 1 ? " " : "", argv[i]);
+        k += (size_t)snprintf(it[1].value + k, sizeof it[1].value - k, "%s'%s'",
+                              i > 1 ? " " : "", argv[i]);
     if (argc < 2) snprintf(it[1].value, sizeof it[1].value, "(none)");
     describe_data(it[2].value, sizeof it[2].value, train, test);
     describe_state(it[3].value, sizeof it[3].value, m, rng);

@@ -27,10 +27,17 @@ int train_given(const char *flag) {
 }
 
 void train_options_init(options *o) {
-    *o = (options){.epochs = 50, .classes = 3, .batch_size = 128,
-                   .eval_batch_size = 100, .lr = 0.01f, .momentum = 0.9f,
-                   .weight_decay = 5e-4f, .seed = 1, .mpi_timeout = 60,
-                   .data = "data/cifar-10-batches-bin", .out = "model.bin",
+    *o = (options){.epochs = 50,
+                   .classes = 3,
+                   .batch_size = 128,
+                   .eval_batch_size = 100,
+                   .lr = 0.01f,
+                   .momentum = 0.9f,
+                   .weight_decay = 5e-4f,
+                   .seed = 1,
+                   .mpi_timeout = 60,
+                   .data = "data/cifar-10-batches-bin",
+                   .out = "model.bin",
                    .image_size = 32};
     vgg_schedule_init(&o->sched, o->lr);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -38,119 +45,178 @@ void train_options_init(options *o) {
 }
 
 static void usage(FILE *f) {
-    fprintf(f,
-"usage: vggtrain [options]\n"
-"Trains VGG16 with batch norm on CIFAR-10 classes, or any image classes,\n"
-"and prints, each epoch, the training loss and accuracy and the test loss\n"
-"and accuracy; writes a checkpoint after every epoch.\n"
-"\n"
-"Data\n"
-"  --data DIR           one of (recognised from its files):\n"
-"                       CIFAR-10 binary (data_batch_1..5.bin,\n"
-"                       test_batch.bin, batches.meta.txt);\n"
-"                       CIFAR-100 binary (train.bin, test.bin,\n"
-"                       fine_label_names.txt, coarse_label_names.txt);\n"
-"                       an image folder: DIR/train/CLASS/* and\n"
-"                       DIR/test/CLASS/*, or DIR/CLASS/* with --val-split;\n"
-"                       PNG and JPEG files, chosen by their bytes, any\n"
-"                       size; class names are the folder names, sorted\n"
-"                       [data/cifar-10-batches-bin; scripts/get-cifar10]\n"
-"  --classes N          the first N classes, 2 to 100 [3; image folders\n"
-"                       and CIFAR-100: all]\n"
-"  --class-names LIST   these classes instead, e.g. airplane,cat,ship;\n"
-"                       labels become 0..k-1 in the order given\n"
-"  --labels KIND        CIFAR-100: fine (100 classes) or coarse (20) [fine]\n"
-"  --val-split F        image folder without train/ and test/: this\n"
-"                       fraction of each class is the test split (drawn\n"
-"                       with --seed)\n"
-"  --image-size S       network input S x S, a multiple of 32; images are\n"
-"                       resized to it (area averaging down, bilinear up);\n"
-"                       the classifier reads 512 x (S/32)^2 features and\n"
-"                       training pads by S/8 before its random crop [32]\n"
-"  --normalize MODE     auto (the training images' per-channel mean and\n"
-"                       std), cifar (CIFAR-10's) or none [auto for image\n"
-"                       folders, cifar otherwise]; stored in the checkpoint\n"
-"  --skip-bad-images    skip damaged, too large (over 64 megapixels) or\n"
-"                       tiny (below 2x2) images with a warning instead of\n"
-"                       stopping\n"
-"  --cache FILE         image folders: keep the decoded images in FILE\n"
-"                       (e.g. beside the data) and read them from there\n"
-"                       while every file keeps its size and modification\n"
-"                       time and the flags that shape the data are the same\n"
-"  --limit-train N      use only the first N training images after class\n"
-"                       selection (image folders: one from each class in\n"
-"                       turn) (0: all) [0]\n"
-"  --limit-test N       the same for the test split [0]\n"
-"Training\n"
-"  --epochs N           total epochs (with --resume, including those done)\n"
-"                       [50]\n"
-"  --batch-size N       training batch [128]\n"
-"  --eval-batch-size N  test batch [100]\n"
-"  --lr X               (base) learning rate [0.01]\n"
-"  --lr-schedule S      constant, step or cosine [constant]\n"
-"  --lr-steps E1,E2..   step: multiply the rate by --lr-gamma after these\n"
-"                       epochs\n"
-"  --lr-gamma X         step's factor [0.1]\n"
-"  --lr-min X           cosine's final rate [0]\n"
-"  --warmup N           epochs of linear warm-up before the schedule [0]\n"
-"  --momentum X         SGD momentum [0.9]\n"
-"  --weight-decay X     L2 decay on every parameter [5e-4]\n"
-"  --seed N             seeds initialisation, shuffling, augmentation [1]\n"
-"  --threads N          threads for GEMM and kernels [all cores]\n"
-"  --conv MODE          convolution algorithm: direct, winograd (F(4x4),\n"
-"                       F(2x2) on 2x2 maps) or auto (each layer's pass\n"
-"                       by the faster, measured at start-up) [direct]\n"
-"  --arch NAME|'TABLE'  the network: vgg11, vgg13, vgg16, vgg19 (the\n"
-"                       paper's A, B, D, E), vgg16c (C: 1x1 convolutions\n"
-"                       in blocks 3-5), each with batch norm, or with\n"
-"                       -nobn (vgg16-nobn) without, /D after that to\n"
-"                       divide the widths by D (vgg16/8); or a table of widths\n"
-"                       (3x3 convolutions), W:1 (1x1) and M (max-pool)\n"
-"                       [vgg16: 64 64 M 128 128 M 256 256 256 M 512 512\n"
-"                       512 M 512 512 512 M]\n"
-"  --head linear|fc:W   classifier: one Linear(features, classes), or\n"
-"                       Linear-ReLU-Dropout(0.5) twice with W units, then\n"
-"                       Linear (the paper's, W 4096) [linear]\n"
-"  --sync-bn            with mpirun: batch-norm statistics over the global\n"
-"                       batch, not each process's share\n"
-"  --no-overlap         with mpirun: sum the gradients after the backward\n"
-"                       pass instead of layer by layer during it\n"
-"  --mpi-timeout S      with mpirun: end the job when the ranks have not\n"
-"                       met for S seconds (a lost host or network; 0:\n"
-"                       wait forever) [60]\n"
-"Output\n"
-"  --out FILE           checkpoint written atomically after every epoch\n"
-"                       [model.bin; with --resume, the resumed file]\n"
-"  --resume FILE        continue the run FILE stopped: weights, momentum,\n"
-"                       batch-norm statistics, epoch, random state. Flags not\n"
-"                       given default to the checkpoint's, the learning-rate\n"
-"                       schedule's among them (schedule flags given change\n"
-"                       it from there on); giving --classes, --arch, --head,\n"
-"                       --batch-size, --lr, --momentum, --weight-decay,\n"
-"                       --seed or --limit-* a different value is an error\n"
-"  --init FILE          start from the convolution and batch-norm tensors\n"
-"                       of FILE (a vggtrain checkpoint, or any safetensors\n"
-"                       file with the same names and shapes) with a new\n"
-"                       classifier for these classes and a fresh optimizer:\n"
-"                       fine-tuning; --resume continues a run instead\n"
-"  --log FILE           append one row per epoch: CSV, or JSON Lines if FILE\n"
-"                       ends in .jsonl or .json\n"
-"  --batch-log FILE     append one row per training batch (epoch, batch,\n"
-"                       lr, loss, acc, seconds), CSV or JSON Lines as\n"
-"                       --log; written when its epoch is saved, so a\n"
-"                       resumed run repeats no rows\n"
-"  --curve FILE         learning curve, PNG or (.svg) SVG, redrawn every\n"
-"                       epoch [none]\n"
-"  --samples FILE       before training, a PNG grid of augmented training\n"
-"                       images with their classes\n"
-"  --quiet              print only the final result\n"
-"  --help, --version\n"
-"\n"
-"On a terminal a progress line is redrawn during each epoch. Ctrl-C (or\n"
-"SIGTERM) finishes the current batch, keeps the last checkpoint and says\n"
-"how to resume; a second one exits at once.\n"
-"Exit status: 0 done, 1 runtime error, 2 usage error, 3 diverged,\n"
-"128+signal when interrupted.\n");
+    fprintf(
+        f,
+        "usage: vggtrain [options]\n"
+        "Trains VGG16 with batch norm on CIFAR-10 classes, or any image "
+        "classes,\n"
+        "and prints, each epoch, the training loss and accuracy and the test "
+        "loss\n"
+        "and accuracy; writes a checkpoint after every epoch.\n"
+        "\n"
+        "Data\n"
+        "  --data DIR           one of (recognised from its files):\n"
+        "                       CIFAR-10 binary (data_batch_1..5.bin,\n"
+        "                       test_batch.bin, batches.meta.txt);\n"
+        "                       CIFAR-100 binary (train.bin, test.bin,\n"
+        "                       fine_label_names.txt, "
+        "coarse_label_names.txt);\n"
+        "                       an image folder: DIR/train/CLASS/* and\n"
+        "                       DIR/test/CLASS/*, or DIR/CLASS/* with "
+        "--val-split;\n"
+        "                       PNG and JPEG files, chosen by their bytes, "
+        "any\n"
+        "                       size; class names are the folder names, "
+        "sorted\n"
+        "                       [data/cifar-10-batches-bin; "
+        "scripts/get-cifar10]\n"
+        "  --classes N          the first N classes, 2 to 100 [3; image "
+        "folders\n"
+        "                       and CIFAR-100: all]\n"
+        "  --class-names LIST   these classes instead, e.g. "
+        "airplane,cat,ship;\n"
+        "                       labels become 0..k-1 in the order given\n"
+        "  --labels KIND        CIFAR-100: fine (100 classes) or coarse (20) "
+        "[fine]\n"
+        "  --val-split F        image folder without train/ and test/: this\n"
+        "                       fraction of each class is the test split "
+        "(drawn\n"
+        "                       with --seed)\n"
+        "  --image-size S       network input S x S, a multiple of 32; images "
+        "are\n"
+        "                       resized to it (area averaging down, bilinear "
+        "up);\n"
+        "                       the classifier reads 512 x (S/32)^2 features "
+        "and\n"
+        "                       training pads by S/8 before its random crop "
+        "[32]\n"
+        "  --normalize MODE     auto (the training images' per-channel mean "
+        "and\n"
+        "                       std), cifar (CIFAR-10's) or none [auto for "
+        "image\n"
+        "                       folders, cifar otherwise]; stored in the "
+        "checkpoint\n"
+        "  --skip-bad-images    skip damaged, too large (over 64 megapixels) "
+        "or\n"
+        "                       tiny (below 2x2) images with a warning instead "
+        "of\n"
+        "                       stopping\n"
+        "  --cache FILE         image folders: keep the decoded images in "
+        "FILE\n"
+        "                       (e.g. beside the data) and read them from "
+        "there\n"
+        "                       while every file keeps its size and "
+        "modification\n"
+        "                       time and the flags that shape the data are the "
+        "same\n"
+        "  --limit-train N      use only the first N training images after "
+        "class\n"
+        "                       selection (image folders: one from each class "
+        "in\n"
+        "                       turn) (0: all) [0]\n"
+        "  --limit-test N       the same for the test split [0]\n"
+        "Training\n"
+        "  --epochs N           total epochs (with --resume, including those "
+        "done)\n"
+        "                       [50]\n"
+        "  --batch-size N       training batch [128]\n"
+        "  --eval-batch-size N  test batch [100]\n"
+        "  --lr X               (base) learning rate [0.01]\n"
+        "  --lr-schedule S      constant, step or cosine [constant]\n"
+        "  --lr-steps E1,E2..   step: multiply the rate by --lr-gamma after "
+        "these\n"
+        "                       epochs\n"
+        "  --lr-gamma X         step's factor [0.1]\n"
+        "  --lr-min X           cosine's final rate [0]\n"
+        "  --warmup N           epochs of linear warm-up before the schedule "
+        "[0]\n"
+        "  --momentum X         SGD momentum [0.9]\n"
+        "  --weight-decay X     L2 decay on every parameter [5e-4]\n"
+        "  --seed N             seeds initialisation, shuffling, augmentation "
+        "[1]\n"
+        "  --threads N          threads for GEMM and kernels [all cores]\n"
+        "  --conv MODE          convolution algorithm: direct, winograd "
+        "(F(4x4),\n"
+        "                       F(2x2) on 2x2 maps) or auto (each layer's "
+        "pass\n"
+        "                       by the faster, measured at start-up) [direct]\n"
+        "  --arch NAME|'TABLE'  the network: vgg11, vgg13, vgg16, vgg19 (the\n"
+        "                       paper's A, B, D, E), vgg16c (C: 1x1 "
+        "convolutions\n"
+        "                       in blocks 3-5), each with batch norm, or with\n"
+        "                       -nobn (vgg16-nobn) without, /D after that to\n"
+        "                       divide the widths by D (vgg16/8); or a table "
+        "of widths\n"
+        "                       (3x3 convolutions), W:1 (1x1) and M "
+        "(max-pool)\n"
+        "                       [vgg16: 64 64 M 128 128 M 256 256 256 M 512 "
+        "512\n"
+        "                       512 M 512 512 512 M]\n"
+        "  --head linear|fc:W   classifier: one Linear(features, classes), or\n"
+        "                       Linear-ReLU-Dropout(0.5) twice with W units, "
+        "then\n"
+        "                       Linear (the paper's, W 4096) [linear]\n"
+        "  --sync-bn            with mpirun: batch-norm statistics over the "
+        "global\n"
+        "                       batch, not each process's share\n"
+        "  --no-overlap         with mpirun: sum the gradients after the "
+        "backward\n"
+        "                       pass instead of layer by layer during it\n"
+        "  --mpi-timeout S      with mpirun: end the job when the ranks have "
+        "not\n"
+        "                       met for S seconds (a lost host or network; 0:\n"
+        "                       wait forever) [60]\n"
+        "Output\n"
+        "  --out FILE           checkpoint written atomically after every "
+        "epoch\n"
+        "                       [model.bin; with --resume, the resumed file]\n"
+        "  --resume FILE        continue the run FILE stopped: weights, "
+        "momentum,\n"
+        "                       batch-norm statistics, epoch, random state. "
+        "Flags not\n"
+        "                       given default to the checkpoint's, the "
+        "learning-rate\n"
+        "                       schedule's among them (schedule flags given "
+        "change\n"
+        "                       it from there on); giving --classes, --arch, "
+        "--head,\n"
+        "                       --batch-size, --lr, --momentum, "
+        "--weight-decay,\n"
+        "                       --seed or --limit-* a different value is an "
+        "error\n"
+        "  --init FILE          start from the convolution and batch-norm "
+        "tensors\n"
+        "                       of FILE (a vggtrain checkpoint, or any "
+        "safetensors\n"
+        "                       file with the same names and shapes) with a "
+        "new\n"
+        "                       classifier for these classes and a fresh "
+        "optimizer:\n"
+        "                       fine-tuning; --resume continues a run instead\n"
+        "  --log FILE           append one row per epoch: CSV, or JSON Lines "
+        "if FILE\n"
+        "                       ends in .jsonl or .json\n"
+        "  --batch-log FILE     append one row per training batch (epoch, "
+        "batch,\n"
+        "                       lr, loss, acc, seconds), CSV or JSON Lines as\n"
+        "                       --log; written when its epoch is saved, so a\n"
+        "                       resumed run repeats no rows\n"
+        "  --curve FILE         learning curve, PNG or (.svg) SVG, redrawn "
+        "every\n"
+        "                       epoch [none]\n"
+        "  --samples FILE       before training, a PNG grid of augmented "
+        "training\n"
+        "                       images with their classes\n"
+        "  --quiet              print only the final result\n"
+        "  --help, --version\n"
+        "\n"
+        "On a terminal a progress line is redrawn during each epoch. Ctrl-C "
+        "(or\n"
+        "SIGTERM) finishes the current batch, keeps the last checkpoint and "
+        "says\n"
+        "how to resume; a second one exits at once.\n"
+        "Exit status: 0 done, 1 runtime error, 2 usage error, 3 diverged,\n"
+        "128+signal when interrupted.\n");
 }
 
 /* The learning-rate schedule's flags (--lr-schedule, --lr-steps, ...),
@@ -186,8 +252,8 @@ int train_parse_args(options *o, int argc, char **argv) {
         } else if (!strcmp(argv[i], "--skip-bad-images")) {
             o->skip_bad = 1;
         } else if (args_match(prog, argc, argv, &i, "--image-size", &v)) {
-            bad = !v || args_int(prog, "--image-size", v, 32, 512,
-                                 &o->image_size);
+            bad = !v ||
+                  args_int(prog, "--image-size", v, 32, 512, &o->image_size);
             if (!bad && o->image_size % 32) {
                 fprintf(stderr,
                         "%s: --image-size %s: expected a multiple of 32 "
@@ -230,13 +296,13 @@ int train_parse_args(options *o, int argc, char **argv) {
             bad = !v || args_int(prog, "--limit-train", v, 0, 1000000,
                                  &o->limit_train);
         } else if (args_match(prog, argc, argv, &i, "--limit-test", &v)) {
-            bad = !v || args_int(prog, "--limit-test", v, 0, 1000000,
-                                 &o->limit_test);
+            bad = !v ||
+                  args_int(prog, "--limit-test", v, 0, 1000000, &o->limit_test);
         } else if (args_match(prog, argc, argv, &i, "--lr", &v)) {
             bad = !v || args_float(prog, "--lr", v, 1e-12, 100.0, &o->lr);
         } else if (args_match(prog, argc, argv, &i, "--momentum", &v)) {
-            bad = !v || args_float(prog, "--momentum", v, 0.0, 0.9999,
-                                   &o->momentum);
+            bad = !v ||
+                  args_float(prog, "--momentum", v, 0.0, 0.9999, &o->momentum);
         } else if (args_match(prog, argc, argv, &i, "--weight-decay", &v)) {
             bad = !v || args_float(prog, "--weight-decay", v, 0.0, 1.0,
                                    &o->weight_decay);
@@ -293,8 +359,10 @@ int train_parse_args(options *o, int argc, char **argv) {
             } else if (!v) {
                 bad = 1;
             } else if (o->nsched == 16) {
-                fprintf(stderr, "%s: %s %s: more than 16 schedule flags; "
-                        "give each once\n", prog, flag, v);
+                fprintf(stderr,
+                        "%s: %s %s: more than 16 schedule flags; "
+                        "give each once\n",
+                        prog, flag, v);
                 bad = 1;
             } else {
                 snprintf(o->sched_flag[o->nsched], sizeof o->sched_flag[0],

@@ -17,14 +17,14 @@ typedef struct options {
     const char *out, *resume; /* checkpoint written each epoch; resumed */
     const char *class_names;  /* --class-names a,b,c */
     /* the data's layout and input (include/vgg/data.h) */
-    int image_size;           /* --image-size S, a multiple of 32 [32] */
-    const char *normalize;    /* --normalize auto|cifar|none (NULL: the
-                                 layout's default) */
-    const char *labels;       /* --labels fine|coarse (CIFAR-100) */
-    float val_split;          /* --val-split F (0: none) */
-    int skip_bad;             /* --skip-bad-images */
-    const char *init;         /* --init FILE: start from its features */
-    const char *cache;        /* --cache FILE: decoded images kept */
+    int image_size;        /* --image-size S, a multiple of 32 [32] */
+    const char *normalize; /* --normalize auto|cifar|none (NULL: the
+                              layout's default) */
+    const char *labels;    /* --labels fine|coarse (CIFAR-100) */
+    float val_split;       /* --val-split F (0: none) */
+    int skip_bad;          /* --skip-bad-images */
+    const char *init;      /* --init FILE: start from its features */
+    const char *cache;     /* --cache FILE: decoded images kept */
     const char *log, *batch_log, *samples, *curve;
     int quiet, sync_bn, no_overlap;
     float mpi_timeout; /* seconds a collective may wait; 0: forever */

@@ -48,13 +48,13 @@ int on_batch(void *user, int b, int nb, const vgg_epoch_stats *s) {
     if (p->rows) {
         if (b == 1) memset(&p->prev, 0, sizeof p->prev);
         const int n = s->images - p->prev.images;
-        p->rows[b - 1] = (vgg_batch_record){
-            p->epoch,
-            b,
-            p->lr,
-            (float)((s->loss_sum - p->prev.loss_sum) / n),
-            (float)(s->correct - p->prev.correct) / (float)n,
-            (float)(s->seconds - p->prev.seconds)};
+        p->rows[b - 1] =
+            (vgg_batch_record){p->epoch,
+                               b,
+                               p->lr,
+                               (float)((s->loss_sum - p->prev.loss_sum) / n),
+                               (float)(s->correct - p->prev.correct) / (float)n,
+                               (float)(s->seconds - p->prev.seconds)};
         p->nrows = b;
         p->prev = *s;
     }
@@ -64,13 +64,12 @@ int on_batch(void *user, int b, int nb, const vgg_epoch_stats *s) {
         double per_epoch = el / b * nb + p->eval_seconds;
         char e1[32], e2[32];
         hms(e1, sizeof e1, left);
-        hms(e2, sizeof e2, left + p->eval_seconds +
-                               per_epoch * (p->epochs - p->epoch));
+        hms(e2, sizeof e2,
+            left + p->eval_seconds + per_epoch * (p->epochs - p->epoch));
         printf("\r\033[Kepoch %d/%d  batch %d/%d  loss %.4f  acc %.2f%%  "
                "%.0f img/s  eta %s  run %s",
                p->epoch, p->epochs, b, nb, s->loss_sum / s->images,
-               100.0 * s->correct / s->images, s->images / s->seconds, e1,
-               e2);
+               100.0 * s->correct / s->images, s->images / s->seconds, e1, e2);
         fflush(stdout);
     }
     return stop_now(p->P) != 0;
@@ -80,8 +79,7 @@ void print_epoch(const vgg_epoch_record *r, int epochs, double comm) {
     printf("epoch %d/%d  lr %.5g  train_loss %.4f  train_acc %.2f%%  "
            "test_loss %.4f  test_acc %.2f%%  time %.1fs  %.0f img/s",
            r->epoch, epochs, r->lr, r->train_loss, 100.0 * r->train_acc,
-           r->test_loss, 100.0 * r->test_acc, r->seconds,
-           r->images_per_second);
+           r->test_loss, 100.0 * r->test_acc, r->seconds, r->images_per_second);
     if (comm >= 0.0) printf("  allreduce %.1fs", comm);
     printf("\n");
     fflush(stdout);

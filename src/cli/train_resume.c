@@ -18,12 +18,12 @@ int train_resume_options(options *o, vgg_config *cfg, vgg_ckpt_meta *ck) {
     }
     const char *bad = NULL;
     char mine[64] = "", theirs[400] = "";
-#define RESUME_SAME(flag, field, ckval, fmt)                                  \
-    if (!bad && train_given(flag) && o->field != (ckval)) {                         \
-        bad = flag;                                                           \
-        snprintf(mine, sizeof mine, fmt, o->field);                           \
-        snprintf(theirs, sizeof theirs, fmt, ckval);                          \
-    }                                                                         \
+#define RESUME_SAME(flag, field, ckval, fmt)                                   \
+    if (!bad && train_given(flag) && o->field != (ckval)) {                    \
+        bad = flag;                                                            \
+        snprintf(mine, sizeof mine, fmt, o->field);                            \
+        snprintf(theirs, sizeof theirs, fmt, ckval);                           \
+    }                                                                          \
     o->field = (ckval);
     RESUME_SAME("--classes", classes, ck->cfg.classes, "%d")
     RESUME_SAME("--batch-size", batch_size, ck->batch_size, "%d")
@@ -56,7 +56,8 @@ int train_resume_options(options *o, vgg_config *cfg, vgg_ckpt_meta *ck) {
     }
     if (bad) {
         fprintf(stderr,
-                "%s: %s %s contradicts the checkpoint %s (which has %s %s); drop the "
+                "%s: %s %s contradicts the checkpoint %s (which has %s %s); "
+                "drop the "
                 "flag to continue that run, or start a new one without "
                 "--resume\n",
                 prog, bad, mine, o->resume, bad, theirs);

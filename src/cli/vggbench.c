@@ -3,9 +3,9 @@
  *
  * A training step is vgg_train_step, what vgg_train_epoch does per batch
  * minus the augmentation: forward, zero_grad, backward, the
- * finite-gradient check, vgg_sgd_step. An evaluation batch is a forward pass with running
- * statistics. The same batch is reused for every step: the figures are
- * about speed, not learning. */
+ * finite-gradient check, vgg_sgd_step. An evaluation batch is a forward pass
+ * with running statistics. The same batch is reused for every step: the figures
+ * are about speed, not learning. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -29,46 +29,58 @@ typedef struct options {
     int steps, warmup, batch_size, eval_batch_size, threads, classes;
     int verbose, json, gemm_only;
     const char *latency, *onnx; /* --latency MODEL, --onnx FILE */
-    const char *gemm; /* a name for vgg_gemm_select */
+    const char *gemm;           /* a name for vgg_gemm_select */
     vgg_conv_mode conv;
     uint64_t seed;
 } options;
 
 static void usage(FILE *f) {
-    fprintf(f,
-"usage: vggbench [options]\n"
-"Times warm training steps (forward, zero_grad, backward, SGD) and\n"
-"evaluation batches of VGG16 with batch norm on a fixed pseudo-random\n"
-"batch, and prints images/s, GFLOP/s, the share of a step spent in GEMM,\n"
-"im2col/col2im, batch norm+ReLU, pooling and the rest, and peak memory.\n"
-"\n"
-"  --steps N            timed steps (and evaluation batches) [10]\n"
-"  --warmup N           untimed steps before them [2]\n"
-"  --batch-size N       training batch [128]\n"
-"  --eval-batch-size N  evaluation batch [100]\n"
-"  --threads N          threads for GEMM and kernels [all cores]\n"
-"  --classes N          classifier outputs [3]\n"
-"  --gemm NAME          the GEMM: auto, openblas, or a kernel this CPU\n"
-"                       runs (generic, avx2, avx512, neon) [auto]\n"
-"  --conv MODE          convolution algorithm: direct, winograd or auto\n"
-"                       (each layer's pass by the faster, measured at\n"
-"                       start-up) [direct]\n"
-"  --seed N             seeds weights and the batch [1]\n"
-"  --gemm-only          time only the GEMMs of a training step on the\n"
-"                       convolution shapes (vgg_gemm and cblas_sgemm)\n"
-"  --latency MODEL      instead: evaluation latency of checkpoint MODEL at\n"
-"                       batch 1 and 100 (median of --steps calls), ours,\n"
-"                       PyTorch's (/usr/bin/python3 with torch) and ONNX\n"
-"                       Runtime's (onnxruntime-node) on its ONNX export,\n"
-"                       side by side; same images, threads and network\n"
-"  --onnx FILE          with --latency: the export to run in ONNX Runtime\n"
-"                       [exported from MODEL to a temporary file]\n"
-"  --verbose            per-layer breakdown, and each conv pass timed by\n"
-"                       every algorithm that fits\n"
-"  --json               one JSON object on stdout instead of the text\n"
-"  --help               this text\n"
-"\n"
-"Exit status: 0 done, 1 runtime error, 2 usage error.\n");
+    fprintf(
+        f,
+        "usage: vggbench [options]\n"
+        "Times warm training steps (forward, zero_grad, backward, SGD) and\n"
+        "evaluation batches of VGG16 with batch norm on a fixed pseudo-random\n"
+        "batch, and prints images/s, GFLOP/s, the share of a step spent in "
+        "GEMM,\n"
+        "im2col/col2im, batch norm+ReLU, pooling and the rest, and peak "
+        "memory.\n"
+        "\n"
+        "  --steps N            timed steps (and evaluation batches) [10]\n"
+        "  --warmup N           untimed steps before them [2]\n"
+        "  --batch-size N       training batch [128]\n"
+        "  --eval-batch-size N  evaluation batch [100]\n"
+        "  --threads N          threads for GEMM and kernels [all cores]\n"
+        "  --classes N          classifier outputs [3]\n"
+        "  --gemm NAME          the GEMM: auto, openblas, or a kernel this "
+        "CPU\n"
+        "                       runs (generic, avx2, avx512, neon) [auto]\n"
+        "  --conv MODE          convolution algorithm: direct, winograd or "
+        "auto\n"
+        "                       (each layer's pass by the faster, measured at\n"
+        "                       start-up) [direct]\n"
+        "  --seed N             seeds weights and the batch [1]\n"
+        "  --gemm-only          time only the GEMMs of a training step on the\n"
+        "                       convolution shapes (vgg_gemm and cblas_sgemm)\n"
+        "  --latency MODEL      instead: evaluation latency of checkpoint "
+        "MODEL at\n"
+        "                       batch 1 and 100 (median of --steps calls), "
+        "ours,\n"
+        "                       PyTorch's (/usr/bin/python3 with torch) and "
+        "ONNX\n"
+        "                       Runtime's (onnxruntime-node) on its ONNX "
+        "export,\n"
+        "                       side by side; same images, threads and "
+        "network\n"
+        "  --onnx FILE          with --latency: the export to run in ONNX "
+        "Runtime\n"
+        "                       [exported from MODEL to a temporary file]\n"
+        "  --verbose            per-layer breakdown, and each conv pass timed "
+        "by\n"
+        "                       every algorithm that fits\n"
+        "  --json               one JSON object on stdout instead of the text\n"
+        "  --help               this text\n"
+        "\n"
+        "Exit status: 0 done, 1 runtime error, 2 usage error.\n");
 }
 
 /* ---- small statistics ---- */
@@ -172,8 +184,8 @@ static void gemm_dispatch(int ta, int tb, int M, int N, int K, float alpha,
  * per-shape seconds are summed into shape_s[]. Operands (A, B, C buffers)
  * are reused: the values do not matter, only the shapes. */
 static void gemm_passes(gemm_fn f, const gemm_shape *s, int ns, float *w,
-                        float *d, float *x, int warmup, int steps,
-                        double *rate, double *shape_s) {
+                        float *d, float *x, int warmup, int steps, double *rate,
+                        double *shape_s) {
     for (int it = 0; it < warmup + steps; it++) {
         double flops = 0.0, secs = 0.0;
         for (int j = 0; j < ns; j++) {
@@ -209,8 +221,9 @@ static int run_gemm_only(const options *o, vgg_model *m) {
     double *rate = malloc(sizeof(double) * 2 * (size_t)o->steps);
     double *shape_s = calloc(2 * (size_t)ns, sizeof(double));
     if (!w || !d || !x || !rate || !shape_s) {
-        fprintf(stderr, "%s: --gemm-only: cannot allocate %.0f MB of operands\n",
-                prog, (double)(wmax + dmax + xmax) * 4 / 1e6);
+        fprintf(stderr,
+                "%s: --gemm-only: cannot allocate %.0f MB of operands\n", prog,
+                (double)(wmax + dmax + xmax) * 4 / 1e6);
         free(w), free(d), free(x), free(rate), free(shape_s);
         return 1;
     }
@@ -222,7 +235,8 @@ static int run_gemm_only(const options *o, vgg_model *m) {
 
     /* vgg_gemm (the dispatcher, whatever it picked) and cblas_sgemm. */
     const int both = strcmp(vgg_gemm_name(), "openblas") != 0;
-    gemm_passes(gemm_dispatch, s, ns, w, d, x, o->warmup, o->steps, rate, shape_s);
+    gemm_passes(gemm_dispatch, s, ns, w, d, x, o->warmup, o->steps, rate,
+                shape_s);
     if (both)
         gemm_passes(vgg_gemm_openblas, s, ns, w, d, x, o->warmup, o->steps,
                     rate + o->steps, shape_s + ns);
@@ -233,15 +247,16 @@ static int run_gemm_only(const options *o, vgg_model *m) {
     const char *ct = getenv("OPENBLAS_CORETYPE");
 
     if (o->json) {
-        printf("{\"mode\":\"gemm-only\",\"gemm\":\"%s\",\"threads\":%d,"
-               "\"batch_size\":%d,\"steps\":%d,\"warmup\":%d,"
-               "\"step_gflop\":%.3f,\"openblas_coretype\":\"%s\","
-               "\"openblas_corename\":\"%s\","
-               "\"vgg_gemm_gflops\":{\"median\":%.1f,\"min\":%.1f,\"max\":%.1f},"
-               "\"openblas_gflops\":{\"median\":%.1f,\"min\":%.1f,\"max\":%.1f}",
-               vgg_gemm_name(), o->threads, o->batch_size, o->steps, o->warmup,
-               step_flops / 1e9, ct ? ct : "", vgg_openblas_corename(), r0.median, r0.min, r0.max,
-               r1.median, r1.min, r1.max);
+        printf(
+            "{\"mode\":\"gemm-only\",\"gemm\":\"%s\",\"threads\":%d,"
+            "\"batch_size\":%d,\"steps\":%d,\"warmup\":%d,"
+            "\"step_gflop\":%.3f,\"openblas_coretype\":\"%s\","
+            "\"openblas_corename\":\"%s\","
+            "\"vgg_gemm_gflops\":{\"median\":%.1f,\"min\":%.1f,\"max\":%.1f},"
+            "\"openblas_gflops\":{\"median\":%.1f,\"min\":%.1f,\"max\":%.1f}",
+            vgg_gemm_name(), o->threads, o->batch_size, o->steps, o->warmup,
+            step_flops / 1e9, ct ? ct : "", vgg_openblas_corename(), r0.median,
+            r0.min, r0.max, r1.median, r1.min, r1.max);
         if (o->verbose) {
             printf(",\"shapes\":[");
             for (int j = 0; j < ns; j++) {
@@ -319,8 +334,7 @@ static void print_conv_times(const vgg_model *m, const vgg_conv_times *t) {
            "*: what auto picks)\n",
            m->batch_max);
     printf("  %3s  %-22s", "#", "layer");
-    for (int p = 0; p < VGG_PASS_COUNT; p++)
-        printf(" | %-32s", pass[p]);
+    for (int p = 0; p < VGG_PASS_COUNT; p++) printf(" | %-32s", pass[p]);
     printf("\n  %3s  %-22s", "", "");
     for (int p = 0; p < VGG_PASS_COUNT; p++)
         printf(" | %8s %8s %8s %5s", "direct", "wino4", "wino2", "x");
@@ -363,8 +377,12 @@ static void print_conv_times(const vgg_model *m, const vgg_conv_times *t) {
 }
 
 int main(int argc, char **argv) {
-    options o = {.steps = 10, .warmup = 2, .batch_size = 128,
-                 .eval_batch_size = 100, .classes = 3, .seed = 1,
+    options o = {.steps = 10,
+                 .warmup = 2,
+                 .batch_size = 128,
+                 .eval_batch_size = 100,
+                 .classes = 3,
+                 .seed = 1,
                  .gemm = "auto"};
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     o.threads = ncpu > 0 ? (int)ncpu : 1;
@@ -391,8 +409,8 @@ int main(int argc, char **argv) {
         } else if (args_match(prog, argc, argv, &i, "--warmup", &v)) {
             bad = !v || args_int(prog, "--warmup", v, 0, 100000, &o.warmup);
         } else if (args_match(prog, argc, argv, &i, "--batch-size", &v)) {
-            bad = !v ||
-                  args_int(prog, "--batch-size", v, 1, 4096, &o.batch_size);
+            bad =
+                !v || args_int(prog, "--batch-size", v, 1, 4096, &o.batch_size);
         } else if (args_match(prog, argc, argv, &i, "--eval-batch-size", &v)) {
             bad = !v || args_int(prog, "--eval-batch-size", v, 1, 4096,
                                  &o.eval_batch_size);
@@ -441,8 +459,8 @@ int main(int argc, char **argv) {
     vgg_error err = {0};
     vgg_config cfg = vgg_config_vgg16(o.classes);
     vgg_model *m = NULL;
-    int bmax = o.batch_size > o.eval_batch_size ? o.batch_size
-                                                : o.eval_batch_size;
+    int bmax =
+        o.batch_size > o.eval_batch_size ? o.batch_size : o.eval_batch_size;
     if (vgg_model_create(&m, &cfg, bmax, &err)) {
         fprintf(stderr, "%s: %s\n", prog, err.msg);
         return 1;
@@ -467,12 +485,12 @@ int main(int argc, char **argv) {
     /* --verbose measures every algorithm (what auto does) whatever the
      * mode, for its table. */
     static vgg_conv_times ctimes;
-    if ((o.verbose && vgg_model_set_conv(m, VGG_CONV_MODE_AUTO, o.batch_size,
-                                         1, &ctimes, &err)) ||
+    if ((o.verbose && vgg_model_set_conv(m, VGG_CONV_MODE_AUTO, o.batch_size, 1,
+                                         &ctimes, &err)) ||
         ((!o.verbose || o.conv != VGG_CONV_MODE_AUTO) &&
          vgg_model_set_conv(m, o.conv, o.batch_size, 1, NULL, &err))) {
-        fprintf(stderr, "%s: --conv %s: %s\n", prog,
-                vgg_conv_mode_name(o.conv), err.msg);
+        fprintf(stderr, "%s: --conv %s: %s\n", prog, vgg_conv_mode_name(o.conv),
+                err.msg);
         vgg_model_free(m);
         return 1;
     }
@@ -511,8 +529,8 @@ int main(int argc, char **argv) {
         double loss;
         int correct;
         vgg_error serr = {0};
-        if (vgg_train_step(m, o.batch_size, o.batch_size, &sgd, &loss,
-                           &correct, &serr)) {
+        if (vgg_train_step(m, o.batch_size, o.batch_size, &sgd, &loss, &correct,
+                           &serr)) {
             fprintf(stderr, "%s: training step %d: %s\n", prog, it + 1,
                     serr.msg);
             status = 1;
@@ -525,10 +543,10 @@ int main(int argc, char **argv) {
         rate[k] = o.batch_size / t;
         total_s += t;
         peak[k] = pk;
-        gemm_of_peak[k] = vgg_prof.seconds[VGG_PROF_GEMM] > 0.0
-                              ? vgg_prof.gemm_flops /
-                                    vgg_prof.seconds[VGG_PROF_GEMM] / 1e9
-                              : 0.0; /* a rate, over the peak below */
+        gemm_of_peak[k] =
+            vgg_prof.seconds[VGG_PROF_GEMM] > 0.0
+                ? vgg_prof.gemm_flops / vgg_prof.seconds[VGG_PROF_GEMM] / 1e9
+                : 0.0; /* a rate, over the peak below */
         for (int c = 0; c < VGG_PROF_COUNT; c++) cat[c] += vgg_prof.seconds[c];
         gemm_flops += vgg_prof.gemm_flops;
     }
@@ -569,9 +587,8 @@ int main(int argc, char **argv) {
     const double fpc = pk.max > 0.0 ? vgg_fma_flop_per_cycle(0.2) : 0.0;
     const double ghz = pk.max > 0.0 ? vgg_clock_ghz(0.05) : 0.0;
     const double gflops_step = train_flops * tr.median / 1e9;
-    const double gemm_rate = cat[VGG_PROF_GEMM] > 0
-                                 ? gemm_flops / cat[VGG_PROF_GEMM] / 1e9
-                                 : 0.0;
+    const double gemm_rate =
+        cat[VGG_PROF_GEMM] > 0 ? gemm_flops / cat[VGG_PROF_GEMM] / 1e9 : 0.0;
     /* Shares of the summed step time; "other" is the rest, which includes
      * what the kernels time as VGG_PROF_OTHER and what nobody times
      * (zero_grad, loop overhead). */
@@ -594,9 +611,8 @@ int main(int argc, char **argv) {
                "\"openblas_coretype\":\"%s\",\"openblas_corename\":\"%s\","
                "\"conv\":\"%s\",\"conv_choice\":\"%s\",",
                VGG_VERSION_STRING, vgg_gemm_name(), o.threads, o.classes,
-               o.batch_size, o.eval_batch_size, o.steps, o.warmup,
-               ct ? ct : "", vgg_openblas_corename(),
-               vgg_conv_mode_name(o.conv), conv);
+               o.batch_size, o.eval_batch_size, o.steps, o.warmup, ct ? ct : "",
+               vgg_openblas_corename(), vgg_conv_mode_name(o.conv), conv);
         printf("\"fma_peak_gflops\":{\"median\":%.1f,\"min\":%.1f,"
                "\"max\":%.1f},\"fma_width\":%d,"
                "\"fma_flop_per_cycle\":%.2f,\"fma_flop_per_cycle_nominal\":%d,"
@@ -704,8 +720,8 @@ int main(int argc, char **argv) {
                                  gb = layer_s[3 * nl + i] / o.steps;
                     const double rf = gf > 0 ? cf / gf / 1e9 : 0.0,
                                  rb = gb > 0 ? bf / gb / 1e9 : 0.0;
-                    printf(" %9.1f %9.1f %9.1f %9.1f", cf / f / 1e9, bf / b / 1e9,
-                           rf, rb);
+                    printf(" %9.1f %9.1f %9.1f %9.1f", cf / f / 1e9,
+                           bf / b / 1e9, rf, rb);
                     if (pk.max > 0 && rf > 0 && rb > 0)
                         printf(" %5.0f%% %5.0f%%", 100 * rf / pk.max,
                                100 * rb / pk.max);

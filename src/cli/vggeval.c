@@ -25,48 +25,66 @@
 static const char *prog = "vggeval";
 
 static void usage(FILE *f) {
-    fprintf(f,
-"usage: vggeval MODEL [options]\n"
-"       vggeval MODEL IMAGE... [--top K]\n"
-"Scores a vggtrain checkpoint (MODEL, e.g. model.bin) on the test split of\n"
-"the classes it was trained on, and prints the number of images, the test\n"
-"loss and accuracy, the accuracy per class and the confusion matrix. Given\n"
-"PNG or JPEG images instead, prints each one's top classes with their\n"
-"probabilities. Images are brought to the checkpoint's input size (area\n"
-"averaging when shrinking, bilinear when enlarging; the aspect ratio is\n"
-"not kept) and normalised with its stored statistics; grey, palette, CMYK\n"
-"and alpha images are converted to RGB (alpha dropped).\n"
-"\n"
-"  --data DIR         the data: CIFAR-10 binary (test_batch.bin),\n"
-"                     CIFAR-100 binary (test.bin) or an image folder\n"
-"                     (DIR/test/CLASS/*, or DIR/CLASS/* with --val-split)\n"
-"                     [data/cifar-10-batches-bin]\n"
-"  --labels KIND      CIFAR-100: fine or coarse [the one whose names are\n"
-"                     the checkpoint's]\n"
-"  --val-split F      image folder of class folders only: score the test\n"
-"                     part vggtrain drew (give its --val-split and --seed)\n"
-"  --seed N           with --val-split [1]\n"
-"  --skip-bad-images  image folder: skip bad images with a warning\n"
-"  --batch-size N     images per forward pass; does not change the\n"
-"                     results [100]\n"
-"  --threads N        threads for GEMM and kernels [all cores]\n"
-"  --conv MODE        convolution algorithm: direct, winograd or auto\n"
-"                     (each layer by the faster, measured at start-up)\n"
-"                     [direct]\n"
-"  --limit-test N     score only the first N test images of the model's\n"
-"                     classes (0: all) [0]\n"
-"  --json             print one JSON object instead of the report\n"
-"  --confusion FILE   also draw the confusion matrix as a heat map with\n"
-"                     the class names: PNG, or SVG if FILE ends in .svg\n"
-"  --logits FILE      also write every test image's logits as CSV: a\n"
-"                     header, then one row per image in file order (its\n"
-"                     label, then one column per class, %%.9g)\n"
-"  --top K            with IMAGE arguments: classes shown per image [3]\n"
-"  --help             this text\n"
-"  --version          the version\n"
-"\n"
-"Exit status: 0 done, 1 runtime error (unreadable or bad checkpoint or\n"
-"data), 2 usage error.\n");
+    fprintf(
+        f,
+        "usage: vggeval MODEL [options]\n"
+        "       vggeval MODEL IMAGE... [--top K]\n"
+        "Scores a vggtrain checkpoint (MODEL, e.g. model.bin) on the test "
+        "split of\n"
+        "the classes it was trained on, and prints the number of images, the "
+        "test\n"
+        "loss and accuracy, the accuracy per class and the confusion matrix. "
+        "Given\n"
+        "PNG or JPEG images instead, prints each one's top classes with their\n"
+        "probabilities. Images are brought to the checkpoint's input size "
+        "(area\n"
+        "averaging when shrinking, bilinear when enlarging; the aspect ratio "
+        "is\n"
+        "not kept) and normalised with its stored statistics; grey, palette, "
+        "CMYK\n"
+        "and alpha images are converted to RGB (alpha dropped).\n"
+        "\n"
+        "  --data DIR         the data: CIFAR-10 binary (test_batch.bin),\n"
+        "                     CIFAR-100 binary (test.bin) or an image folder\n"
+        "                     (DIR/test/CLASS/*, or DIR/CLASS/* with "
+        "--val-split)\n"
+        "                     [data/cifar-10-batches-bin]\n"
+        "  --labels KIND      CIFAR-100: fine or coarse [the one whose names "
+        "are\n"
+        "                     the checkpoint's]\n"
+        "  --val-split F      image folder of class folders only: score the "
+        "test\n"
+        "                     part vggtrain drew (give its --val-split and "
+        "--seed)\n"
+        "  --seed N           with --val-split [1]\n"
+        "  --skip-bad-images  image folder: skip bad images with a warning\n"
+        "  --batch-size N     images per forward pass; does not change the\n"
+        "                     results [100]\n"
+        "  --threads N        threads for GEMM and kernels [all cores]\n"
+        "  --conv MODE        convolution algorithm: direct, winograd or auto\n"
+        "                     (each layer by the faster, measured at "
+        "start-up)\n"
+        "                     [direct]\n"
+        "  --limit-test N     score only the first N test images of the "
+        "model's\n"
+        "                     classes (0: all) [0]\n"
+        "  --json             print one JSON object instead of the report\n"
+        "  --confusion FILE   also draw the confusion matrix as a heat map "
+        "with\n"
+        "                     the class names: PNG, or SVG if FILE ends in "
+        ".svg\n"
+        "  --logits FILE      also write every test image's logits as CSV: a\n"
+        "                     header, then one row per image in file order "
+        "(its\n"
+        "                     label, then one column per class, %%.9g)\n"
+        "  --top K            with IMAGE arguments: classes shown per image "
+        "[3]\n"
+        "  --help             this text\n"
+        "  --version          the version\n"
+        "\n"
+        "Exit status: 0 done, 1 runtime error (unreadable or bad checkpoint "
+        "or\n"
+        "data), 2 usage error.\n");
 }
 
 /* The test split only: the checkpoint's classes (by name, so that a model
@@ -110,8 +128,7 @@ static vgg_status load_test(vgg_dataset *ds, const char *dir,
         if (c < 0) continue;
         if (n != i)
             memcpy(ds->pixels + (size_t)n * VGG_CIFAR_PIXELS,
-                   ds->pixels + (size_t)i * VGG_CIFAR_PIXELS,
-                   VGG_CIFAR_PIXELS);
+                   ds->pixels + (size_t)i * VGG_CIFAR_PIXELS, VGG_CIFAR_PIXELS);
         ds->labels[n++] = (uint8_t)c;
     }
     ds->n = n;
@@ -121,8 +138,7 @@ static vgg_status load_test(vgg_dataset *ds, const char *dir,
     if (n == 0) {
         vgg_dataset_free(ds);
         return vgg_fail(err, VGG_ERR_FORMAT,
-                        "%s: no test images of the checkpoint's classes",
-                        path);
+                        "%s: no test images of the checkpoint's classes", path);
     }
     return VGG_OK;
 }
@@ -148,8 +164,8 @@ static vgg_status load_other(vgg_dataset *ds, const char *dir,
     size_t k = 0;
     list[0] = 0;
     for (int c = 0; c < meta->cfg.classes; c++)
-        k += (size_t)snprintf(list + k, sizeof list - k, "%s%s",
-                              c ? "," : "", meta->class_names[c]);
+        k += (size_t)snprintf(list + k, sizeof list - k, "%s%s", c ? "," : "",
+                              meta->class_names[c]);
     vgg_data_options d = {0};
     d.dir = dir;
     d.class_names = list;
@@ -193,16 +209,16 @@ static int print_json(const char *path, const vgg_ckpt_meta *meta,
         }
         json_array_append_new(rows, row);
         json_array_append_new(
-            per, json_pack("{s:s, s:i, s:i, s:f}", "name",
-                           meta->class_names[i], "correct", conf[i * K + i],
-                           "total", total, "accuracy",
-                           total ? (double)conf[i * K + i] / total : 0.0));
+            per,
+            json_pack("{s:s, s:i, s:i, s:f}", "name", meta->class_names[i],
+                      "correct", conf[i * K + i], "total", total, "accuracy",
+                      total ? (double)conf[i * K + i] / total : 0.0));
     }
     json_t *o = json_pack(
-        "{s:s, s:i, s:i, s:i, s:f, s:f, s:o, s:o}", "checkpoint", path,
-        "epoch", meta->epoch, "images", st->images, "correct", st->correct,
-        "accuracy", (double)st->correct / st->images, "loss",
-        st->loss_sum / st->images, "per_class", per, "confusion", rows);
+        "{s:s, s:i, s:i, s:i, s:f, s:f, s:o, s:o}", "checkpoint", path, "epoch",
+        meta->epoch, "images", st->images, "correct", st->correct, "accuracy",
+        (double)st->correct / st->images, "loss", st->loss_sum / st->images,
+        "per_class", per, "confusion", rows);
     if (!o) return -1;
     int rc = json_dumpf(o, stdout, JSON_INDENT(1)) || putchar('\n') == EOF;
     json_decref(o);
@@ -243,8 +259,7 @@ static void print_report(const char *path, const char *data,
             printf("%-*s  %7d  %7d  %7.2f%%\n", w, meta->class_names[i],
                    conf[i * K + i], total, 100.0 * conf[i * K + i] / total);
         else
-            printf("%-*s  %7d  %7d  %8s\n", w, meta->class_names[i], 0, 0,
-                   "-");
+            printf("%-*s  %7d  %7d  %8s\n", w, meta->class_names[i], 0, 0, "-");
     }
     printf("\nconfusion matrix (rows: true class, columns: predicted)\n");
     printf("%-*s", w, "");
@@ -318,8 +333,7 @@ static int predict_images(vgg_model *m, const vgg_ckpt_meta *meta,
         vgg_prediction p[VGG_CIFAR_MAX_CLASSES];
         int k = vgg_top_k(p, top, m->logits, K);
         printf("%s", images[i]);
-        if (w != S || h != S)
-            printf(" (%dx%d, resized to %dx%d)", w, h, S, S);
+        if (w != S || h != S) printf(" (%dx%d, resized to %dx%d)", w, h, S, S);
         printf(":");
         for (int j = 0; j < k; j++)
             printf("  %s %.4f", meta->class_names[p[j].label], p[j].prob);
@@ -380,8 +394,8 @@ int main(int argc, char **argv) {
             bad = !v || vgg_conv_mode_parse(&conv, v, "--conv", &e);
             if (v && bad) fprintf(stderr, "%s: %s\n", prog, e.msg);
         } else if (args_match(prog, argc, argv, &i, "--limit-test", &v)) {
-            bad = !v || args_int(prog, "--limit-test", v, 0, 1000000,
-                                 &limit_test);
+            bad = !v ||
+                  args_int(prog, "--limit-test", v, 0, 1000000, &limit_test);
         } else if (args_match(prog, argc, argv, &i, "--data", &v)) {
             bad = args_path(prog, "--data", v) != 0;
             data = v;
@@ -409,16 +423,18 @@ int main(int argc, char **argv) {
         }
     }
     if (!model_path) {
-        fprintf(stderr, "%s: missing MODEL, the checkpoint to score (e.g. "
-                        "model.bin); see --help\n", prog);
+        fprintf(stderr,
+                "%s: missing MODEL, the checkpoint to score (e.g. "
+                "model.bin); see --help\n",
+                prog);
         free(images);
         return EXIT_USAGE;
     }
     vgg_set_threads(threads);
 
     /* --confusion is written after the scoring: check it before */
-    cli_output out = {"--confusion", confusion_png, VGG_OUTPUT_REPLACE, NULL,
-                      {0}};
+    cli_output out = {
+        "--confusion", confusion_png, VGG_OUTPUT_REPLACE, NULL, {0}};
     cli_input in[CLI_CIFAR_FILES + 1];
     char names[CLI_CIFAR_FILES][4200];
     int nin = cli_cifar_inputs(data, in, names);
@@ -426,7 +442,8 @@ int main(int argc, char **argv) {
     int rc = cli_outputs_check(prog, &out, 1, in, nin);
     for (int i = 0; i < nimages && !rc; i++)
         if (confusion_png && vgg_output_same_file(&out.t, images[i])) {
-            fprintf(stderr, "%s: --confusion %s: is the image %s, an input; "
+            fprintf(stderr,
+                    "%s: --confusion %s: is the image %s, an input; "
                     "give the output another name\n",
                     prog, confusion_png, images[i]);
             cli_outputs_release(&out, 1);

@@ -105,8 +105,7 @@ static void on_bad_image(void *user, const char *msg) {
  * names, size and normalisation). */
 static vgg_status load_data(vgg_dataset *train, vgg_dataset *test,
                             const options *o, const vgg_ckpt_meta *ck,
-                            load_ui *ui, vgg_data_report *rep,
-                            vgg_error *err) {
+                            load_ui *ui, vgg_data_report *rep, vgg_error *err) {
     char list[VGG_MAX_CLASSES * VGG_CLASS_NAME_MAX + 16];
     vgg_data_options d = {0};
     d.dir = o->data;
@@ -209,12 +208,14 @@ static int setup(run *r, options *o, proc *P) {
 
     if (o->samples && o->image_size != VGG_CIFAR_SIDE) {
         if (lead)
-            fprintf(stderr, "%s: --samples: draws 32x32 images only; drop "
-                    "it with --image-size %d\n", prog, o->image_size);
+            fprintf(stderr,
+                    "%s: --samples: draws 32x32 images only; drop "
+                    "it with --image-size %d\n",
+                    prog, o->image_size);
         return EXIT_USAGE;
     }
-    load_ui ui = {lead, lead && !o->quiet && P->size == 1 &&
-                            isatty(STDOUT_FILENO)};
+    load_ui ui = {lead,
+                  lead && !o->quiet && P->size == 1 && isatty(STDOUT_FILENO)};
     vgg_data_report rep;
     memset(&rep, 0, sizeof rep);
     vgg_status st = load_data(&r->train, &r->test, o, ck, &ui, &rep, &err);
@@ -256,13 +257,12 @@ static int setup(run *r, options *o, proc *P) {
          o->image_size != VGG_CIFAR_SIDE))
         printf("input %dx%d, normalize %s: mean %.4f,%.4f,%.4f std "
                "%.4f,%.4f,%.4f\n",
-               o->image_size, o->image_size,
-               vgg_normalize_name(rep.normalize), r->train.mean[0],
-               r->train.mean[1], r->train.mean[2], r->train.std[0],
-               r->train.std[1], r->train.std[2]);
+               o->image_size, o->image_size, vgg_normalize_name(rep.normalize),
+               r->train.mean[0], r->train.mean[1], r->train.mean[2],
+               r->train.std[0], r->train.std[1], r->train.std[2]);
 
-    int bmax = o->batch_size > o->eval_batch_size ? o->batch_size
-                                                  : o->eval_batch_size;
+    int bmax =
+        o->batch_size > o->eval_batch_size ? o->batch_size : o->eval_batch_size;
     st = vgg_model_create(&r->m, &cfg, bmax, &err);
     snprintf(msg, sizeof msg, "%s: %s\n", prog, err.msg);
     if (any_failed(P, st != VGG_OK, msg)) return 1;
@@ -308,8 +308,8 @@ static int setup(run *r, options *o, proc *P) {
     char sched[128];
     vgg_schedule_describe(&o->sched, sched, sizeof sched);
     if (lead && !o->quiet) {
-        printf("vggtrain %s: %zu parameters, %d classes (",
-               VGG_VERSION_STRING, m->nparams, cfg.classes);
+        printf("vggtrain %s: %zu parameters, %d classes (", VGG_VERSION_STRING,
+               m->nparams, cfg.classes);
         for (int c = 0; c < cfg.classes; c++)
             printf("%s%s", c ? " " : "", r->train.class_names[c]);
         printf("), %d training and %d test images, batch %d, lr %s, %d "
@@ -388,9 +388,8 @@ static int save_epoch(run *r, const options *o, const vgg_epoch_record *rec) {
         fprintf(stderr, "%s: --log: %s\n", prog, err.msg);
         return 1;
     }
-    if (o->batch_log &&
-        vgg_metrics_append_batches(o->batch_log, r->prog.rows, r->prog.nrows,
-                                   &err)) {
+    if (o->batch_log && vgg_metrics_append_batches(o->batch_log, r->prog.rows,
+                                                   r->prog.nrows, &err)) {
         fprintf(stderr, "%s: --batch-log: %s\n", prog, err.msg);
         return 1;
     }

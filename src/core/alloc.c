@@ -5,7 +5,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-static atomic_long made;  /* allocations since vgg_alloc_fail_at */
+static atomic_long made;    /* allocations since vgg_alloc_fail_at */
 static atomic_long fail_at; /* 0: none fails */
 static atomic_int fail_sticky;
 

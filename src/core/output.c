@@ -42,8 +42,8 @@ static vgg_status follow_links(const char *path, vgg_output_target *t,
             if (!t->links)
                 return vgg_fail(err, VGG_ERR_IO, "%s: cannot look up (%s)",
                                 path, strerror(errno));
-            return vgg_fail(err, VGG_ERR_IO, "%s: cannot look up %s (%s)",
-                            path, cur, strerror(errno));
+            return vgg_fail(err, VGG_ERR_IO, "%s: cannot look up %s (%s)", path,
+                            cur, strerror(errno));
         }
         if (!S_ISLNK(sb.st_mode)) break;
         if (t->links == VGG_OUTPUT_MAX_LINKS)
@@ -122,7 +122,8 @@ vgg_status vgg_output_resolve(const char *path, vgg_output_target *t,
     return vgg_fail(err, VGG_ERR_ARG,
                     "%s%s: is %s; expected a file name, a character device "
                     "such as /dev/null, or a FIFO",
-                    path, via(t, buf, sizeof buf), vgg_file_kind_name(sb.st_mode));
+                    path, via(t, buf, sizeof buf),
+                    vgg_file_kind_name(sb.st_mode));
 }
 
 void vgg_output_release(vgg_output_target *t) {
@@ -161,8 +162,8 @@ static int open_in_place(const char *path, const vgg_output_target *t,
     }
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
-        vgg_fail(err, VGG_ERR_IO, "%s: cannot make writes blocking (%s)",
-                 path, strerror(errno));
+        vgg_fail(err, VGG_ERR_IO, "%s: cannot make writes blocking (%s)", path,
+                 strerror(errno));
         close(fd);
         return -1;
     }
@@ -198,13 +199,13 @@ vgg_status vgg_output_check(const char *path, vgg_output_mode mode,
                         vgg_file_kind_name(sb.st_mode));
     if (mode == VGG_OUTPUT_APPEND && t->kind == VGG_OUTPUT_FILE) {
         if (access(t->path, W_OK) != 0)
-            return vgg_fail(err, VGG_ERR_IO, "%s%s: cannot write to the file "
+            return vgg_fail(err, VGG_ERR_IO,
+                            "%s%s: cannot write to the file "
                             "(%s)",
                             path, via(t, buf, sizeof buf), strerror(errno));
     } else if (access(t->dir, W_OK | X_OK) != 0) {
         return vgg_fail(err, VGG_ERR_IO, "%s%s: cannot write in folder %s (%s)",
-                        path, via(t, buf, sizeof buf), t->dir,
-                        strerror(errno));
+                        path, via(t, buf, sizeof buf), t->dir, strerror(errno));
     }
     return VGG_OK;
 }
@@ -260,8 +261,8 @@ vgg_status vgg_output_open(vgg_output *o, const char *path, const char *what,
     }
     /* a replaced file keeps its permissions; mkstemp's 0600 is needlessly
      * private for a new one */
-    (void)fchmod(fd, o->t.kind == VGG_OUTPUT_FILE ? o->t.st.st_mode & 07777
-                                                  : 0644);
+    (void)fchmod(fd,
+                 o->t.kind == VGG_OUTPUT_FILE ? o->t.st.st_mode & 07777 : 0644);
     o->f = fdopen(fd, "wb");
     if (!o->f) {
         int e0 = errno;

@@ -18,8 +18,8 @@ vgg_status vgg_read_class_names(const char *path, int n,
     if (st) {
         char why[sizeof err->msg];
         snprintf(why, sizeof why, "%s", err ? err->msg : "");
-        return vgg_fail(err, st, "%s; expected %d class names, one a line",
-                        why, n);
+        return vgg_fail(err, st, "%s; expected %d class names, one a line", why,
+                        n);
     }
     char line[256];
     int k = 0, lineno = 0;
@@ -105,8 +105,7 @@ vgg_status vgg_cifar100_read_file(vgg_dataset *ds, const char *path,
 
 vgg_status vgg_cifar100_load(vgg_dataset *train, vgg_dataset *test,
                              const char *dir, vgg_cifar100_labels kind,
-                             int limit_train, int limit_test,
-                             vgg_error *err) {
+                             int limit_train, int limit_test, vgg_error *err) {
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
     const int coarse = kind == VGG_CIFAR100_LABELS_COARSE;

@@ -19,9 +19,8 @@ static void list_names(char *buf, size_t n,
 }
 
 vgg_status vgg_classes_parse(const char *list,
-                             const char names[][VGG_CLASS_NAME_MAX],
-                             int nnames, int *labels, int *k,
-                             vgg_error *err) {
+                             const char names[][VGG_CLASS_NAME_MAX], int nnames,
+                             int *labels, int *k, vgg_error *err) {
     char valid[VGG_MAX_CLASSES * VGG_CLASS_NAME_MAX + 16];
     list_names(valid, sizeof valid, names, nnames);
     const char *v = list ? list : "";
@@ -103,8 +102,7 @@ static vgg_status read_mapped(vgg_dataset *ds, const char *path,
             if (to < 0) continue;
             ds->labels[ds->n] = (uint8_t)to;
             memcpy(ds->pixels + (size_t)ds->n * VGG_CIFAR_PIXELS,
-                   tmp.pixels + (size_t)i * VGG_CIFAR_PIXELS,
-                   VGG_CIFAR_PIXELS);
+                   tmp.pixels + (size_t)i * VGG_CIFAR_PIXELS, VGG_CIFAR_PIXELS);
             ds->n++;
             kept++;
         }
@@ -178,12 +176,10 @@ vgg_status vgg_cifar_load_classes(vgg_dataset *train, vgg_dataset *test,
     }
     train->num_classes = test->num_classes = k;
     st = load_split(train, opt->dir, train_files, 5, map, k, opt->limit_train,
-                    "training", opt->limit_train ? ", --limit-train" : "",
-                    err);
+                    "training", opt->limit_train ? ", --limit-train" : "", err);
     if (!st)
-        st = load_split(test, opt->dir, test_files, 1, map, k,
-                        opt->limit_test, "test",
-                        opt->limit_test ? ", --limit-test" : "", err);
+        st = load_split(test, opt->dir, test_files, 1, map, k, opt->limit_test,
+                        "test", opt->limit_test ? ", --limit-test" : "", err);
     if (st) {
         vgg_dataset_free(train);
         vgg_dataset_free(test);
@@ -192,8 +188,8 @@ vgg_status vgg_cifar_load_classes(vgg_dataset *train, vgg_dataset *test,
 }
 
 vgg_status vgg_cifar_load_named(vgg_dataset *train, vgg_dataset *test,
-                                const vgg_cifar_options *opt,
-                                const char *list, vgg_error *err) {
+                                const vgg_cifar_options *opt, const char *list,
+                                vgg_error *err) {
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
     char path[4096];

@@ -10,9 +10,12 @@
 
 vgg_status vgg_normalize_parse(const char *s, vgg_normalize *out,
                                vgg_error *err) {
-    if (s && !strcmp(s, "auto")) *out = VGG_NORM_AUTO;
-    else if (s && !strcmp(s, "cifar")) *out = VGG_NORM_CIFAR;
-    else if (s && !strcmp(s, "none")) *out = VGG_NORM_NONE;
+    if (s && !strcmp(s, "auto"))
+        *out = VGG_NORM_AUTO;
+    else if (s && !strcmp(s, "cifar"))
+        *out = VGG_NORM_CIFAR;
+    else if (s && !strcmp(s, "none"))
+        *out = VGG_NORM_NONE;
     else
         return vgg_fail(err, VGG_ERR_ARG,
                         "--normalize %s: expected auto (the training "
@@ -23,11 +26,16 @@ vgg_status vgg_normalize_parse(const char *s, vgg_normalize *out,
 
 const char *vgg_normalize_name(vgg_normalize n) {
     switch (n) {
-    case VGG_NORM_AUTO: return "auto";
-    case VGG_NORM_CIFAR: return "cifar";
-    case VGG_NORM_NONE: return "none";
-    case VGG_NORM_GIVEN: return "stored";
-    default: return "default";
+    case VGG_NORM_AUTO:
+        return "auto";
+    case VGG_NORM_CIFAR:
+        return "cifar";
+    case VGG_NORM_NONE:
+        return "none";
+    case VGG_NORM_GIVEN:
+        return "stored";
+    default:
+        return "default";
     }
 }
 
@@ -63,15 +71,14 @@ vgg_status vgg_dataset_resize(vgg_dataset *ds, int side, vgg_error *err) {
         for (int c = 0; c < 3; c++)
             for (size_t k = 0; k < plane; k++)
                 img.rgb[k * 3 + c] = in[c * plane + k];
-        failed |= vgg_image_to_planar(px + (size_t)i * ob, &img, side, &e) !=
-                  VGG_OK;
+        failed |=
+            vgg_image_to_planar(px + (size_t)i * ob, &img, side, &e) != VGG_OK;
         vgg_image_free(&img);
     }
     if (failed) {
         free(px);
-        return vgg_fail(err, VGG_ERR_NOMEM,
-                        "cannot resize %d images to %dx%d", ds->n, side,
-                        side);
+        return vgg_fail(err, VGG_ERR_NOMEM, "cannot resize %d images to %dx%d",
+                        ds->n, side, side);
     }
     free(ds->pixels);
     ds->pixels = px;
@@ -92,8 +99,8 @@ static vgg_status load_layout(vgg_dataset *train, vgg_dataset *test,
     }
     case VGG_LAYOUT_CIFAR100:
         return vgg_cifar100_load(train, test, o->dir,
-                                 (vgg_cifar100_labels)o->labels,
-                                 o->limit_train, o->limit_test, err);
+                                 (vgg_cifar100_labels)o->labels, o->limit_train,
+                                 o->limit_test, err);
     case VGG_LAYOUT_FOLDER: {
         vgg_folder_options f = {0};
         f.dir = o->dir;
@@ -159,7 +166,9 @@ vgg_status vgg_data_load(vgg_dataset *train, vgg_dataset *test,
         rep->normalize = n;
         float mean[3], std[3];
         switch (n) {
-        case VGG_NORM_AUTO: vgg_dataset_stats(train, mean, std); break;
+        case VGG_NORM_AUTO:
+            vgg_dataset_stats(train, mean, std);
+            break;
         case VGG_NORM_NONE:
             for (int c = 0; c < 3; c++) mean[c] = 0.0f, std[c] = 1.0f;
             break;

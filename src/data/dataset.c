@@ -23,10 +23,14 @@ static int exists(const char *dir, const char *name, int want_dir) {
 
 const char *vgg_layout_name(vgg_layout layout) {
     switch (layout) {
-    case VGG_LAYOUT_CIFAR10: return "CIFAR-10 binary";
-    case VGG_LAYOUT_CIFAR100: return "CIFAR-100 binary";
-    case VGG_LAYOUT_FOLDER: return "image folder";
-    default: return "none";
+    case VGG_LAYOUT_CIFAR10:
+        return "CIFAR-10 binary";
+    case VGG_LAYOUT_CIFAR100:
+        return "CIFAR-100 binary";
+    case VGG_LAYOUT_FOLDER:
+        return "image folder";
+    default:
+        return "none";
     }
 }
 
@@ -35,8 +39,10 @@ vgg_status vgg_layout_detect(const char *dir, vgg_layout *layout,
     *layout = VGG_LAYOUT_NONE;
     DIR *d = opendir(dir);
     if (!d)
-        return vgg_fail(err, VGG_ERR_IO, "--data %s: cannot open the folder "
-                        "(%s)", dir, strerror(errno));
+        return vgg_fail(err, VGG_ERR_IO,
+                        "--data %s: cannot open the folder "
+                        "(%s)",
+                        dir, strerror(errno));
     int subdirs = 0;
     struct dirent *e;
     while ((e = readdir(d))) {
@@ -106,8 +112,8 @@ vgg_status vgg_dataset_choose(vgg_dataset *train, vgg_dataset *test,
     int have = ref->num_classes;
     int labels[VGG_MAX_CLASSES], k = 0;
     if (list) {
-        vgg_status st = vgg_classes_parse(list, ref->class_names, have,
-                                          labels, &k, err);
+        vgg_status st =
+            vgg_classes_parse(list, ref->class_names, have, labels, &k, err);
         if (st) return st;
     } else {
         if (classes == 0 || classes == have) return VGG_OK;

@@ -10,8 +10,7 @@
 #include <unistd.h>
 
 vgg_image_format vgg_image_sniff(const uint8_t *data, size_t n) {
-    static const uint8_t png[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A,
-                                   0x0A};
+    static const uint8_t png[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
     if (n >= 8 && memcmp(data, png, 8) == 0) return VGG_IMAGE_PNG;
     if (n >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF)
         return VGG_IMAGE_JPEG;
@@ -85,8 +84,8 @@ vgg_status vgg_file_read_all(const char *path, size_t max, uint8_t **data,
             int e = r < 0 ? errno : 0;
             free(buf);
             close(fd);
-            return vgg_fail(err, VGG_ERR_IO,
-                            "%s: read %zu of %zu bytes (%s)", path, got, size,
+            return vgg_fail(err, VGG_ERR_IO, "%s: read %zu of %zu bytes (%s)",
+                            path, got, size,
                             e ? strerror(e) : "file shrank while reading");
         }
         got += (size_t)r;

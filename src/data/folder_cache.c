@@ -49,7 +49,8 @@ int folder_cache_key(const folder_cache_item *items, int n,
         struct stat sb;
         if (stat(items[i].path, &sb) != 0) return -1;
         h = fnv(h, items[i].path, strlen(items[i].path) + 1);
-        h = fnv_u64(h, (uint64_t)items[i].split << 32 | (uint32_t)items[i].label);
+        h = fnv_u64(h,
+                    (uint64_t)items[i].split << 32 | (uint32_t)items[i].label);
         h = fnv_u64(h, (uint64_t)sb.st_size);
         h = fnv_u64(h, (uint64_t)sb.st_mtim.tv_sec);
         h = fnv_u64(h, (uint64_t)sb.st_mtim.tv_nsec);
@@ -115,7 +116,8 @@ vgg_status folder_cache_write(const char *path, uint64_t key, int side,
     put_u32(h + 40, (uint32_t)d->resized);
     const size_t bytes = 3 * (size_t)side * side;
     vgg_output_write(&o, h, HEADER);
-    for (int s = 0; s < 2; s++) vgg_output_write(&o, d->labels[s], (size_t)d->n[s]);
+    for (int s = 0; s < 2; s++)
+        vgg_output_write(&o, d->labels[s], (size_t)d->n[s]);
     for (int s = 0; s < 2; s++)
         vgg_output_write(&o, d->pixels[s], (size_t)d->n[s] * bytes);
     return vgg_output_close(&o, err);

@@ -66,8 +66,8 @@ static vgg_status list_dir(const char *dir, int dirs_only, names *out,
                            int *subdirs, vgg_error *err) {
     DIR *d = opendir(dir);
     if (!d)
-        return vgg_fail(err, VGG_ERR_IO, "%s: cannot open the folder (%s)",
-                        dir, strerror(errno));
+        return vgg_fail(err, VGG_ERR_IO, "%s: cannot open the folder (%s)", dir,
+                        strerror(errno));
     struct dirent *e;
     char path[4096];
     while ((e = readdir(d))) {
@@ -138,8 +138,8 @@ static void jobs_free(jobs *j) {
     memset(j, 0, sizeof *j);
 }
 
-static int jobs_add(jobs *j, const char *dir, const char *cls,
-                    const char *file, int label, int split) {
+static int jobs_add(jobs *j, const char *dir, const char *cls, const char *file,
+                    int label, int split) {
     if (j->n == j->cap) {
         int cap = j->cap ? 2 * j->cap : 256;
         job *v = realloc(j->v, (size_t)cap * sizeof *v);
@@ -209,8 +209,7 @@ static vgg_status add_split(jobs *j, const char *dir, const names *cls,
 static int has_image_ext(const char *path) {
     const char *dot = strrchr(path, '.');
     if (!dot || strchr(dot, '/')) return 0;
-    static const char *const ext[] = {".png", ".jpg", ".jpeg", ".jpe",
-                                      ".jfif"};
+    static const char *const ext[] = {".png", ".jpg", ".jpeg", ".jpe", ".jfif"};
     for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
         size_t n = strlen(ext[i]);
         if (strlen(dot) != n) continue;
@@ -355,11 +354,11 @@ static vgg_status scan(const vgg_folder_options *opt, names *cls, jobs *j,
     char tr[4096], te[4096];
     if (join(tr, sizeof tr, opt->dir, "train") ||
         join(te, sizeof te, opt->dir, "test"))
-        return vgg_fail(err, VGG_ERR_ARG, "--data %s: path too long",
-                        opt->dir);
+        return vgg_fail(err, VGG_ERR_ARG, "--data %s: path too long", opt->dir);
     struct stat sb;
     if (stat(opt->dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        return vgg_fail(err, VGG_ERR_IO, "--data %s: cannot open the folder "
+        return vgg_fail(err, VGG_ERR_IO,
+                        "--data %s: cannot open the folder "
                         "(%s)",
                         opt->dir,
                         errno && stat(opt->dir, &sb) != 0 ? strerror(errno)
@@ -381,9 +380,9 @@ static vgg_status scan(const vgg_folder_options *opt, names *cls, jobs *j,
             return st;
         }
         for (int a = 0, b = 0; !st && (a < cls->n || b < other.n);) {
-            int c = a == cls->n ? 1 : b == other.n ? -1
-                                                   : strcmp(cls->v[a],
-                                                            other.v[b]);
+            int c = a == cls->n    ? 1
+                    : b == other.n ? -1
+                                   : strcmp(cls->v[a], other.v[b]);
             if (c < 0)
                 st = vgg_fail(err, VGG_ERR_FORMAT,
                               "%s: class '%s' has no folder in %s; both "
@@ -492,17 +491,19 @@ static vgg_status scan(const vgg_folder_options *opt, names *cls, jobs *j,
 }
 
 /* The cache key of this file list and these settings; -1: no cache. */
-static int cache_key(const vgg_folder_options *opt, int side,
-                     const names *cls, const jobs *j, uint64_t *key) {
+static int cache_key(const vgg_folder_options *opt, int side, const names *cls,
+                     const jobs *j, uint64_t *key) {
     folder_cache_item *it = malloc((size_t)(j->n ? j->n : 1) * sizeof *it);
     if (!it) return -1;
     for (int i = 0; i < j->n; i++)
-        it[i] = (folder_cache_item){j->v[i].path, j->v[i].label,
-                                    j->v[i].split};
-    const uint64_t settings[] = {
-        (uint64_t)side, (uint64_t)(opt->val_split * 1e9 + 0.5), opt->seed,
-        (uint64_t)opt->skip_bad, (uint64_t)opt->limit_train,
-        (uint64_t)opt->limit_test, (uint64_t)opt->test_only};
+        it[i] = (folder_cache_item){j->v[i].path, j->v[i].label, j->v[i].split};
+    const uint64_t settings[] = {(uint64_t)side,
+                                 (uint64_t)(opt->val_split * 1e9 + 0.5),
+                                 opt->seed,
+                                 (uint64_t)opt->skip_bad,
+                                 (uint64_t)opt->limit_train,
+                                 (uint64_t)opt->limit_test,
+                                 (uint64_t)opt->test_only};
     int rc = folder_cache_key(it, j->n, (const char *const *)cls->v, cls->n,
                               settings, 7, key);
     free(it);
@@ -533,14 +534,13 @@ vgg_status vgg_folder_load(vgg_dataset *train, vgg_dataset *test,
         sets[s]->labels = malloc(n);
         if (!sets[s]->pixels || !sets[s]->labels)
             st = vgg_fail(err, VGG_ERR_NOMEM,
-                          "%s: cannot allocate %d images of %dx%d",
-                          opt->dir, j.count[s], side, side);
+                          "%s: cannot allocate %d images of %dx%d", opt->dir,
+                          j.count[s], side, side);
     }
     if (!st) {
         state = malloc((size_t)j.n + 1);
         msgs = calloc((size_t)j.n + 1, sizeof *msgs);
-        if (!state || !msgs)
-            st = vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
+        if (!state || !msgs) st = vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
     }
     /* a cache that holds exactly this file list is read instead */
     uint64_t key = 0;
@@ -550,7 +550,11 @@ vgg_status vgg_folder_load(vgg_dataset *train, vgg_dataset *test,
         keyed = cache_key(opt, side, &cls, &j, &key) == 0;
         folder_cache_data d = {{train->labels, test->labels},
                                {train->pixels, test->pixels},
-                               {j.count[0], j.count[1]}, {0, 0}, 0, 0, 0};
+                               {j.count[0], j.count[1]},
+                               {0, 0},
+                               0,
+                               0,
+                               0};
         double t0 = now();
         if (keyed && folder_cache_read(opt->cache, key, side, &d) == 0) {
             hit = 1;
@@ -568,8 +572,8 @@ vgg_status vgg_folder_load(vgg_dataset *train, vgg_dataset *test,
         memset(state, JOB_NOT_RUN, (size_t)j.n);
         double t0 = now();
         uint8_t *bufs[2] = {train->pixels, test->pixels};
-        int first = decode_all(&j, bufs, bytes, side, opt, state, msgs,
-                               &rep.resized);
+        int first =
+            decode_all(&j, bufs, bytes, side, opt, state, msgs, &rep.resized);
         rep.seconds = now() - t0;
         for (int i = 0; i < j.n; i++) {
             decoded_skips += state[i] == JOB_SKIPPED;

@@ -59,8 +59,7 @@ vgg_status vgg_jpeg_decode(const uint8_t *data, size_t n, const char *name,
     volatile long limit = max_pixels > 0 ? max_pixels : VGG_IMAGE_MAX_PIXELS;
     if (n < 3 || data[0] != 0xFF || data[1] != 0xD8 || data[2] != 0xFF)
         return vgg_fail(err, VGG_ERR_FORMAT,
-                        "%s: not a JPEG file (no FF D8 FF at the start)",
-                        name);
+                        "%s: not a JPEG file (no FF D8 FF at the start)", name);
     struct jpeg_decompress_struct cinfo;
     jpeg_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
@@ -91,8 +90,8 @@ vgg_status vgg_jpeg_decode(const uint8_t *data, size_t n, const char *name,
     jpeg_read_header(&cinfo, TRUE);
     w = cinfo.image_width;
     h = cinfo.image_height;
-    if ((double)w * (double)h > (double)limit ||
-        w > VGG_IMAGE_MAX_SIDE || h > VGG_IMAGE_MAX_SIDE) {
+    if ((double)w * (double)h > (double)limit || w > VGG_IMAGE_MAX_SIDE ||
+        h > VGG_IMAGE_MAX_SIDE) {
         too_big = 1;
         longjmp(ctx.jump, 1);
     }
@@ -111,8 +110,8 @@ vgg_status vgg_jpeg_decode(const uint8_t *data, size_t n, const char *name,
     pixels = malloc(W * H * 3);
     row = cmyk ? malloc(W * 4) : NULL;
     if (!pixels || (cmyk && !row)) {
-        snprintf(ctx.msg, sizeof ctx.msg, "out of memory for %zux%zu pixels",
-                 W, H);
+        snprintf(ctx.msg, sizeof ctx.msg, "out of memory for %zux%zu pixels", W,
+                 H);
         longjmp(ctx.jump, 1);
     }
     while (cinfo.output_scanline < cinfo.output_height) {

@@ -103,8 +103,9 @@ vgg_status vgg_image_resize(vgg_image *dst, const vgg_image *src, int width,
             for (int k = 0; k < my.count[o]; k++)
                 acc += w[k] * tmp[(size_t)(my.first[o] + k) * width * 3 + x];
             long v = lrintf(acc);
-            dst->rgb[(size_t)o * width * 3 + x] =
-                (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+            dst->rgb[(size_t)o * width * 3 + x] = (uint8_t)(v < 0     ? 0
+                                                            : v > 255 ? 255
+                                                                      : v);
         }
     }
     free(tmp);
@@ -131,9 +132,8 @@ vgg_status vgg_image_from_cifar(vgg_image *img, const uint8_t *px,
 vgg_status vgg_image_to_planar(uint8_t *px, const vgg_image *img, int side,
                                vgg_error *err) {
     if (side < 1 || side > VGG_IMAGE_MAX_SIDE)
-        return vgg_fail(err, VGG_ERR_ARG,
-                        "image side %d: expected 1 to %d", side,
-                        VGG_IMAGE_MAX_SIDE);
+        return vgg_fail(err, VGG_ERR_ARG, "image side %d: expected 1 to %d",
+                        side, VGG_IMAGE_MAX_SIDE);
     vgg_image small = {0};
     const vgg_image *use = img;
     if (img->width != side || img->height != side) {

@@ -38,10 +38,10 @@
 
 typedef struct entry {
     const vgg_tensor *t;
-    int momentum;          /* optimizer.momentum.<t->name> */
+    int momentum; /* optimizer.momentum.<t->name> */
     char name[80];
     size_t bytes;
-    uint64_t begin, end;   /* data_offsets in the file */
+    uint64_t begin, end; /* data_offsets in the file */
     int seen;
 } entry;
 
@@ -102,7 +102,9 @@ vgg_status vgg_checkpoint_save(const char *path, const vgg_model *m,
         const vgg_tensor *t = list[i].t;
         se[i] = (vgg_st_entry){list[i].name,
                                t->kind == VGG_TENSOR_COUNTER ? "I64" : "F32",
-                               t->shape, t->ndim, entry_data(m, &list[i]),
+                               t->shape,
+                               t->ndim,
+                               entry_data(m, &list[i]),
                                list[i].bytes};
         crc = vgg_crc32(crc, se[i].data, se[i].bytes);
     }
@@ -122,8 +124,8 @@ typedef struct header {
 
 /* Opens path as a safetensors file and parses its metadata. On success
  * h->st is open and meta filled. */
-static vgg_status read_header(const char *path, header *h,
-                              vgg_ckpt_meta *meta, vgg_error *err) {
+static vgg_status read_header(const char *path, header *h, vgg_ckpt_meta *meta,
+                              vgg_error *err) {
     memset(h, 0, sizeof *h);
     memset(meta, 0, sizeof *meta);
     vgg_status st = vgg_st_open(&h->st, path, VGG_CKPT_MAX_HEADER, err);
@@ -153,8 +155,8 @@ static vgg_status check_config(const char *path, const vgg_config *file,
                                const vgg_config *model, vgg_error *err) {
     if (file->classes != model->classes)
         return vgg_fail(err, VGG_ERR_MISMATCH,
-                        "%s: checkpoint has %d classes; the model has %d",
-                        path, file->classes, model->classes);
+                        "%s: checkpoint has %d classes; the model has %d", path,
+                        file->classes, model->classes);
     if (!vgg_config_equal(file, model)) {
         char a[VGG_MAX_LAYERS * 8 + 1], b[VGG_MAX_LAYERS * 8 + 1];
         char ha[32], hb[32];
@@ -312,4 +314,3 @@ vgg_status vgg_checkpoint_load(const char *path, vgg_model *m,
         vgg_ckpt_meta_free(&tmp);
     return st;
 }
-

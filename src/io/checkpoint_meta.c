@@ -85,8 +85,8 @@ json_t *vgg_ckpt_meta_json(const vgg_ckpt_meta *meta, uint32_t crc) {
     char names[VGG_MAX_CLASSES * VGG_CLASS_NAME_MAX + 16] = "";
     size_t k = 0;
     for (int c = 0; c < meta->cfg.classes && c < VGG_MAX_CLASSES; c++)
-        k += (size_t)snprintf(names + k, sizeof names - k, "%s%s",
-                              c ? "," : "", meta->class_names[c]);
+        k += (size_t)snprintf(names + k, sizeof names - k, "%s%s", c ? "," : "",
+                              meta->class_names[c]);
     json_t *hist = history_json(meta);
     char *hist_s = hist ? json_dumps(hist, JSON_COMPACT) : NULL;
     json_decref(hist);
@@ -217,8 +217,8 @@ static vgg_status get_str(const char *path, json_t *md, const char *key,
                           const char **out, vgg_error *err) {
     json_t *v = json_object_get(md, key);
     if (!v)
-        return vgg_fail(err, VGG_ERR_FORMAT,
-                        "%s: __metadata__ has no \"%s\"", path, key);
+        return vgg_fail(err, VGG_ERR_FORMAT, "%s: __metadata__ has no \"%s\"",
+                        path, key);
     *out = json_string_value(v);
     return VGG_OK; /* every value was checked to be a string */
 }
@@ -265,8 +265,8 @@ static vgg_status get_i64(const char *path, json_t *md, const char *key,
     return VGG_OK;
 }
 
-static vgg_status get_int(const char *path, json_t *md, const char *key,
-                          int lo, int hi, int *out, vgg_error *err) {
+static vgg_status get_int(const char *path, json_t *md, const char *key, int lo,
+                          int hi, int *out, vgg_error *err) {
     long long v;
     vgg_status st = get_i64(path, md, key, lo, hi, &v, err);
     if (!st) *out = (int)v;
@@ -290,9 +290,9 @@ static vgg_status get_u64(const char *path, json_t *md, const char *key,
     return VGG_OK;
 }
 
-static vgg_status parse_float(const char *path, const char *key,
-                              const char *s, double lo, double hi, float *out,
-                              char **endp, vgg_error *err) {
+static vgg_status parse_float(const char *path, const char *key, const char *s,
+                              double lo, double hi, float *out, char **endp,
+                              vgg_error *err) {
     char *end = NULL;
     errno = 0;
     double v = strtod(s, &end);
@@ -308,8 +308,7 @@ static vgg_status parse_float(const char *path, const char *key,
 }
 
 static vgg_status get_float(const char *path, json_t *md, const char *key,
-                            double lo, double hi, float *out,
-                            vgg_error *err) {
+                            double lo, double hi, float *out, vgg_error *err) {
     const char *s = NULL;
     vgg_status st = get_str(path, md, key, &s, err);
     if (st) return st;
@@ -318,8 +317,7 @@ static vgg_status get_float(const char *path, json_t *md, const char *key,
 
 /* "a,b,c": three numbers within [lo, hi] into out. */
 static vgg_status get_triple(const char *path, json_t *md, const char *key,
-                             double lo, double hi, float *out,
-                             vgg_error *err) {
+                             double lo, double hi, float *out, vgg_error *err) {
     const char *s = NULL;
     vgg_status st = get_str(path, md, key, &s, err);
     if (st) return st;
@@ -345,8 +343,8 @@ static vgg_status parse_history(const char *path, const char *s, int epoch,
     if (!a || !json_is_array(a)) {
         json_decref(a);
         return vgg_fail(err, VGG_ERR_FORMAT,
-                        "%s: __metadata__ history is not a JSON list%s%s",
-                        path, a ? "" : ": ", a ? "" : je.text);
+                        "%s: __metadata__ history is not a JSON list%s%s", path,
+                        a ? "" : ": ", a ? "" : je.text);
     }
     size_t n = json_array_size(a);
     if (n > (size_t)epoch) {
@@ -432,9 +430,8 @@ static vgg_status read_schedule(const char *path, json_t *md,
     return VGG_OK;
 }
 
-static vgg_status parse_meta(const char *path, json_t *md,
-                             uint64_t data_bytes, vgg_ckpt_meta *meta,
-                             vgg_error *err) {
+static vgg_status parse_meta(const char *path, json_t *md, uint64_t data_bytes,
+                             vgg_ckpt_meta *meta, vgg_error *err) {
     memset(meta, 0, sizeof *meta);
     const char *key;
     json_t *v;
@@ -460,15 +457,15 @@ static vgg_status parse_meta(const char *path, json_t *md,
                         "%s: checkpoint format version %d; this build reads "
                         "version %d",
                         path, version, VGG_CKPT_VERSION);
-    if ((st = get_int(path, md, "classes", 2, VGG_MAX_CLASSES, &classes,
-                      err)) ||
+    if ((st =
+             get_int(path, md, "classes", 2, VGG_MAX_CLASSES, &classes, err)) ||
         (st = get_int(path, md, "side", 8, 1024, &side, err)) ||
         (st = get_str(path, md, "arch", &s, err)))
         return st;
     vgg_error perr = {0};
     if (vgg_config_parse(&meta->cfg, s, classes, &perr))
-        return vgg_fail(err, VGG_ERR_FORMAT, "%s: __metadata__ arch: %s",
-                        path, perr.msg);
+        return vgg_fail(err, VGG_ERR_FORMAT, "%s: __metadata__ arch: %s", path,
+                        perr.msg);
     meta->cfg.side = side; /* the pools' fit is checked with the size */
     if (meta->cfg.nlayers == 0)
         return vgg_fail(err, VGG_ERR_FORMAT,
@@ -540,7 +537,6 @@ static vgg_status parse_meta(const char *path, json_t *md,
     if ((st = get_str(path, md, "history", &s, err))) return st;
     return parse_history(path, s, meta->epoch, meta, err);
 }
-
 
 vgg_status vgg_ckpt_meta_parse(const char *path, json_t *md,
                                uint64_t data_bytes, vgg_ckpt_meta *meta,

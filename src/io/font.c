@@ -151,7 +151,7 @@ void vgg_font_draw_up(vgg_image *img, int x, int y, const char *text,
                 if (bits >> (VGG_FONT_W - 1 - c) & 1)
                     for (int dy = 0; dy < scale; dy++)
                         for (int dx = 0; dx < scale; dx++)
-                            put(img, x + r * scale + dx,
-                                y - 1 - c * scale - dy, rgb);
+                            put(img, x + r * scale + dx, y - 1 - c * scale - dy,
+                                rgb);
         }
 }

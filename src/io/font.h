@@ -10,8 +10,8 @@
 
 #include "vgg/image.h"
 
-#define VGG_FONT_W 5     /* glyph width */
-#define VGG_FONT_H 9     /* glyph height, descender included */
+#define VGG_FONT_W 5 /* glyph width */
+#define VGG_FONT_H 9 /* glyph height, descender included */
 #define VGG_FONT_ASCENT 7
 #define VGG_FONT_ADVANCE 6
 #define VGG_FONT_LINE 10

@@ -15,8 +15,8 @@
 static void shape_str(char *out, size_t n, const int64_t *s, int nd) {
     size_t k = (size_t)snprintf(out, n, "[");
     for (int i = 0; i < nd && k < n; i++)
-        k += (size_t)snprintf(out + k, n - k, "%s%" PRId64, i ? ", " : "",
-                              s[i]);
+        k +=
+            (size_t)snprintf(out + k, n - k, "%s%" PRId64, i ? ", " : "", s[i]);
     if (k < n) snprintf(out + k, n - k, "]");
 }
 
@@ -24,8 +24,8 @@ static int is_feature(const vgg_tensor *t) {
     return strncmp(t->name, "conv", 4) == 0;
 }
 
-vgg_status vgg_model_init_features(vgg_model *m, const char *path,
-                                   int *loaded, vgg_error *err) {
+vgg_status vgg_model_init_features(vgg_model *m, const char *path, int *loaded,
+                                   vgg_error *err) {
     if (loaded) *loaded = 0;
     vgg_st_file sf;
     vgg_error oerr = {0};
@@ -43,8 +43,8 @@ vgg_status vgg_model_init_features(vgg_model *m, const char *path,
     const uint64_t data_start = 8 + sf.header_bytes, data_len = sf.data_bytes;
     /* one staging buffer per tensor, so that m changes only at the end */
     void **stage = calloc((size_t)m->ntensors, sizeof *stage);
-    vgg_status st = stage ? VGG_OK
-                          : vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
+    vgg_status st =
+        stage ? VGG_OK : vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
     int nloaded = 0;
     for (int i = 0; !st && i < m->ntensors; i++) {
         const vgg_tensor *t = &m->tensors[i];
@@ -106,8 +106,8 @@ vgg_status vgg_model_init_features(vgg_model *m, const char *path,
         if (!stage[i] ||
             fseek(f, (long)(data_start + (uint64_t)b), SEEK_SET) != 0 ||
             fread(stage[i], 1, bytes, f) != bytes) {
-            st = vgg_fail(err, VGG_ERR_IO,
-                          "--init %s: cannot read tensor %s", path, t->name);
+            st = vgg_fail(err, VGG_ERR_IO, "--init %s: cannot read tensor %s",
+                          path, t->name);
             break;
         }
         nloaded++;

@@ -24,27 +24,30 @@ vgg_metrics_format vgg_metrics_format_of(const char *path) {
 
 /* %.7g keeps a float's value; non-finite values become `none`. */
 static int put_value(char *buf, size_t n, double v, const char *none) {
-    return isfinite(v) ? snprintf(buf, n, "%.7g", v) : snprintf(buf, n, "%s", none);
+    return isfinite(v) ? snprintf(buf, n, "%.7g", v)
+                       : snprintf(buf, n, "%s", none);
 }
 
 static int format_row(char *buf, size_t n, const vgg_epoch_record *r,
                       vgg_metrics_format fmt) {
-    static const char *const keys[] = {"lr",        "train_loss", "train_acc",
-                                       "test_loss", "test_acc",   "seconds",
-                                       "images_per_second"};
-    const double v[] = {r->lr,       r->train_loss, r->train_acc,
-                        r->test_loss, r->test_acc,  r->seconds,
-                        r->images_per_second};
+    static const char *const keys[] = {
+        "lr",       "train_loss", "train_acc",        "test_loss",
+        "test_acc", "seconds",    "images_per_second"};
+    const double v[] = {
+        r->lr,       r->train_loss, r->train_acc,        r->test_loss,
+        r->test_acc, r->seconds,    r->images_per_second};
     int json = fmt == VGG_METRICS_JSONL;
-    size_t used = (size_t)snprintf(buf, n, json ? "{\"epoch\": %d" : "%d",
-                                   r->epoch);
+    size_t used =
+        (size_t)snprintf(buf, n, json ? "{\"epoch\": %d" : "%d", r->epoch);
     for (size_t i = 0; i < sizeof v / sizeof v[0] && used < n; i++) {
         used += (size_t)snprintf(buf + used, n - used,
                                  json ? ", \"%s\": " : ",", keys[i]);
-        if (used < n) used += (size_t)put_value(buf + used, n - used, v[i],
-                                                json ? "null" : "");
+        if (used < n)
+            used += (size_t)put_value(buf + used, n - used, v[i],
+                                      json ? "null" : "");
     }
-    if (used < n) used += (size_t)snprintf(buf + used, n - used, json ? "}\n" : "\n");
+    if (used < n)
+        used += (size_t)snprintf(buf + used, n - used, json ? "}\n" : "\n");
     return used < n ? (int)used : -1;
 }
 
@@ -81,8 +84,8 @@ vgg_status vgg_metrics_check(const char *path, int batches, vgg_error *err) {
     if (st || t.kind != VGG_OUTPUT_FILE) return st;
     FILE *f = fopen(t.path, "r");
     if (!f)
-        return vgg_fail(err, VGG_ERR_IO, "%s: cannot open the log (%s)",
-                        path, strerror(errno));
+        return vgg_fail(err, VGG_ERR_IO, "%s: cannot open the log (%s)", path,
+                        strerror(errno));
     if (vgg_metrics_format_of(path) == VGG_METRICS_CSV && fgetc(f) != EOF)
         st = foreign_csv(f, path, k, err);
     fclose(f);
@@ -101,12 +104,12 @@ static vgg_status append_rows(const char *path, const log_kind *k,
                               int first, vgg_error *err) {
     const vgg_metrics_format fmt = vgg_metrics_format_of(path);
     vgg_output out;
-    vgg_status st = vgg_output_open(&out, path, k->name, VGG_OUTPUT_APPEND,
-                                    err);
+    vgg_status st =
+        vgg_output_open(&out, path, k->name, VGG_OUTPUT_APPEND, err);
     if (st) return st;
     FILE *f = out.f;
-    const int in_place = out.t.kind != VGG_OUTPUT_NEW &&
-                         out.t.kind != VGG_OUTPUT_FILE;
+    const int in_place =
+        out.t.kind != VGG_OUTPUT_NEW && out.t.kind != VGG_OUTPUT_FILE;
     long size = 0;
     int newline = 0;
     if (!in_place) {
@@ -158,10 +161,11 @@ vgg_status vgg_metrics_append(const char *path, const vgg_epoch_record *r,
     vgg_metrics_format fmt = vgg_metrics_format_of(path);
     char row[512], what[32];
     int len = format_row(row, sizeof row, r, fmt);
-    if (len < 0) return vgg_fail(err, VGG_ERR_ARG, "%s: log row too long", path);
+    if (len < 0)
+        return vgg_fail(err, VGG_ERR_ARG, "%s: log row too long", path);
     snprintf(what, sizeof what, "epoch %d", r->epoch);
-    return append_rows(path, &epoch_log, row, (size_t)len, what,
-                       r->epoch == 1, err);
+    return append_rows(path, &epoch_log, row, (size_t)len, what, r->epoch == 1,
+                       err);
 }
 
 vgg_status vgg_metrics_append_batches(const char *path,
@@ -185,8 +189,7 @@ vgg_status vgg_metrics_append_batches(const char *path,
                                 "\"loss\": %s, \"acc\": %s, \"seconds\": %s}\n",
                                 r[i].epoch, r[i].batch, v[0], v[1], v[2], v[3])
                      : snprintf(rows + used, cap - used, "%d,%d,%s,%s,%s,%s\n",
-                                r[i].epoch, r[i].batch, v[0], v[1], v[2],
-                                v[3]);
+                                r[i].epoch, r[i].batch, v[0], v[1], v[2], v[3]);
         used += (size_t)w; /* at most 4 x 15 + 110 characters: fits */
     }
     char what[64];

@@ -40,11 +40,20 @@ static void px_put(vgg_image *img, int x, int y, const uint8_t c[3]) {
 
 static void svg_escaped(FILE *f, const char *s) {
     for (; *s; s++) switch (*s) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(isprint((unsigned char)*s) ? *s : '?', f);
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        default:
+            fputc(isprint((unsigned char)*s) ? *s : '?', f);
         }
 }
 
@@ -98,13 +107,18 @@ static void cv_line(canvas *cv, double x0, double y0, double x1, double y1,
             for (int i = lo; i <= hi; i++) px_put(cv->img, ax + i, ay + j, c);
         if (ax == bx && ay == by) break;
         int e2 = 2 * e;
-        if (e2 >= dy) { e += dy; ax += sx; }
-        if (e2 <= dx) { e += dx; ay += sy; }
+        if (e2 >= dy) {
+            e += dy;
+            ax += sx;
+        }
+        if (e2 <= dx) {
+            e += dx;
+            ay += sy;
+        }
     }
 }
 
-static void cv_disc(canvas *cv, double x, double y, int r,
-                    const uint8_t c[3]) {
+static void cv_disc(canvas *cv, double x, double y, int r, const uint8_t c[3]) {
     if (cv->svg) {
         fprintf(cv->svg,
                 "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"%d\" "
@@ -120,8 +134,8 @@ static void cv_disc(canvas *cv, double x, double y, int r,
 
 /* Text whose cell top is y; x is its left edge, centre or right edge. The
  * SVG font size matches the bitmap font's cell height. */
-static void cv_text(canvas *cv, int x, int y, const char *s,
-                    const uint8_t c[3], int scale, int align) {
+static void cv_text(canvas *cv, int x, int y, const char *s, const uint8_t c[3],
+                    int scale, int align) {
     if (cv->svg) {
         static const char *anchor[] = {"start", "middle", "end"};
         fprintf(cv->svg,
@@ -134,8 +148,9 @@ static void cv_text(canvas *cv, int x, int y, const char *s,
         return;
     }
     int w = vgg_font_text_width(s, scale);
-    int left = align == ALIGN_LEFT ? x : align == ALIGN_CENTRE ? x - w / 2
-                                                               : x - w;
+    int left = align == ALIGN_LEFT     ? x
+               : align == ALIGN_CENTRE ? x - w / 2
+                                       : x - w;
     vgg_font_draw(cv->img, left, y, s, c, scale);
 }
 
@@ -165,8 +180,8 @@ static vgg_status svg_begin(canvas *cv, const char *path, int w, int h,
                             vgg_error *err) {
     cv->img = NULL;
     cv->svg = NULL;
-    vgg_status st = vgg_output_open(&cv->out, path, "SVG", VGG_OUTPUT_REPLACE,
-                                    err);
+    vgg_status st =
+        vgg_output_open(&cv->out, path, "SVG", VGG_OUTPUT_REPLACE, err);
     if (st) return st;
     cv->svg = cv->out.f;
     fprintf(cv->svg,
@@ -215,9 +230,8 @@ void vgg_grid_tile_origin(const vgg_grid_layout *g, int i, int *x, int *y) {
 }
 
 vgg_status vgg_plot_samples_image(vgg_image *out, const vgg_dataset *ds,
-                                  const int *idx,
-                                  const vgg_augment_choice *ch, int n,
-                                  int cols, int scale, vgg_error *err) {
+                                  const int *idx, const vgg_augment_choice *ch,
+                                  int n, int cols, int scale, vgg_error *err) {
     out->rgb = NULL;
     out->width = out->height = 0;
     if (n < 1 || cols < 1 || scale < 1 || scale > 16)
@@ -249,7 +263,8 @@ vgg_status vgg_plot_samples_image(vgg_image *out, const vgg_dataset *ds,
         for (int y = 0; y < g.tile; y++)
             for (int x = 0; x < g.tile; x++) {
                 int s = (y / scale) * S + x / scale;
-                uint8_t *p = out->rgb + ((size_t)(y0 + y) * g.width + x0 + x) * 3;
+                uint8_t *p =
+                    out->rgb + ((size_t)(y0 + y) * g.width + x0 + x) * 3;
                 p[0] = px[s];
                 p[1] = px[S * S + s];
                 p[2] = px[2 * S * S + s];
@@ -268,8 +283,8 @@ vgg_status vgg_plot_samples_image(vgg_image *out, const vgg_dataset *ds,
 }
 
 vgg_status vgg_plot_samples(const char *path, const vgg_dataset *ds,
-                            const int *idx, const vgg_augment_choice *ch,
-                            int n, int cols, int scale, vgg_error *err) {
+                            const int *idx, const vgg_augment_choice *ch, int n,
+                            int cols, int scale, vgg_error *err) {
     vgg_image img;
     vgg_status st =
         vgg_plot_samples_image(&img, ds, idx, ch, n, cols, scale, err);
@@ -367,8 +382,14 @@ static void finite_range(const double *a, const double *b, int n, double *lo,
     *lo = INFINITY;
     *hi = -INFINITY;
     for (int i = 0; i < n; i++) {
-        if (isfinite(a[i])) { *lo = fmin(*lo, a[i]); *hi = fmax(*hi, a[i]); }
-        if (isfinite(b[i])) { *lo = fmin(*lo, b[i]); *hi = fmax(*hi, b[i]); }
+        if (isfinite(a[i])) {
+            *lo = fmin(*lo, a[i]);
+            *hi = fmax(*hi, a[i]);
+        }
+        if (isfinite(b[i])) {
+            *lo = fmin(*lo, b[i]);
+            *hi = fmax(*hi, b[i]);
+        }
     }
 }
 
@@ -418,7 +439,10 @@ static vgg_status draw_curve(canvas *cv, const vgg_epoch_record *rec, int n,
     /* accuracy in percent, the data's range widened to ticks, within
      * [0, 100] */
     finite_range(tra, tea, n, &lo, &hi);
-    if (!isfinite(lo)) { lo = 0.0; hi = 100.0; }
+    if (!isfinite(lo)) {
+        lo = 0.0;
+        hi = 100.0;
+    }
     p.ystep = nice_step(fmax(hi - lo, 1.0), 5);
     p.y0 = fmax(0.0, floor(lo / p.ystep + 1e-9) * p.ystep);
     p.y1 = fmin(100.0, ceil(hi / p.ystep - 1e-9) * p.ystep);
@@ -486,8 +510,8 @@ static int ends_with_svg(const char *path) {
            tolower((unsigned char)e[3]) == 'g';
 }
 
-vgg_status vgg_plot_curve(const char *path, const vgg_epoch_record *rec,
-                          int n, vgg_error *err) {
+vgg_status vgg_plot_curve(const char *path, const vgg_epoch_record *rec, int n,
+                          vgg_error *err) {
     return ends_with_svg(path) ? vgg_plot_curve_svg(path, rec, n, err)
                                : vgg_plot_curve_png(path, rec, n, err);
 }
@@ -503,8 +527,8 @@ static void blues(uint8_t out[3], double f) {
     int k = f < 0.5 ? 0 : 1;
     double t = f < 0.5 ? f * 2.0 : (f - 0.5) * 2.0;
     for (int c = 0; c < 3; c++)
-        out[c] = (uint8_t)lround(stops[k][c] +
-                                 t * (stops[k + 1][c] - stops[k][c]));
+        out[c] =
+            (uint8_t)lround(stops[k][c] + t * (stops[k + 1][c] - stops[k][c]));
 }
 
 typedef struct conf_layout {
@@ -525,12 +549,12 @@ static void conf_layout_init(conf_layout *L, int k,
     L->top = 16 + 2 * (VGG_FONT_LINE * L->ts + 8) + longest + 12;
     /* "true class" turned, row names */
     L->left = 16 + VGG_FONT_LINE * L->ts + 10 + longest + 12;
-    L->width = L->left + k * L->cell + 16 + vgg_font_text_width("100.0%", 2) +
-               16;
+    L->width =
+        L->left + k * L->cell + 16 + vgg_font_text_width("100.0%", 2) + 16;
     L->height = L->top + k * L->cell + 20;
-    int title_w = 16 + vgg_font_text_width(
-                           "Confusion matrix: 100.0% of 000000 right", 2) +
-                  16;
+    int title_w =
+        16 +
+        vgg_font_text_width("Confusion matrix: 100.0% of 000000 right", 2) + 16;
     if (L->width < title_w) L->width = title_w;
 }
 
@@ -573,8 +597,8 @@ static vgg_status draw_confusion(canvas *cv, const conf_layout *L,
             cv_rect(cv, x, y, cell, cell, bg);
             snprintf(buf, sizeof buf, "%d", conf[i * k + j]);
             int s = vgg_font_text_width(buf, ts) <= cell - 6 ? ts : 1;
-            cv_text(cv, x + cell / 2, y + (cell - VGG_FONT_ASCENT * s) / 2,
-                    buf, f > 0.5 ? WHITE : INK, s, ALIGN_CENTRE);
+            cv_text(cv, x + cell / 2, y + (cell - VGG_FONT_ASCENT * s) / 2, buf,
+                    f > 0.5 ? WHITE : INK, s, ALIGN_CENTRE);
         }
         snprintf(buf, sizeof buf, "%.1f%%",
                  row ? 100.0 * conf[i * k + i] / row : 0.0);
@@ -602,8 +626,7 @@ static vgg_status check_confusion(const int *conf, int k,
     return VGG_OK;
 }
 
-vgg_status vgg_plot_confusion_image(vgg_image *out, const int *confusion,
-                                    int k,
+vgg_status vgg_plot_confusion_image(vgg_image *out, const int *confusion, int k,
                                     const char names[][VGG_CLASS_NAME_MAX],
                                     vgg_error *err) {
     out->rgb = NULL;

@@ -41,8 +41,8 @@ vgg_status vgg_image_init(vgg_image *img, int width, int height, uint8_t r,
     size_t n = (size_t)width * (size_t)height;
     img->rgb = malloc(n * 3);
     if (!img->rgb)
-        return vgg_fail(err, VGG_ERR_NOMEM,
-                        "cannot allocate a %dx%d image", width, height);
+        return vgg_fail(err, VGG_ERR_NOMEM, "cannot allocate a %dx%d image",
+                        width, height);
     for (size_t i = 0; i < n; i++) {
         img->rgb[3 * i] = r;
         img->rgb[3 * i + 1] = g;
@@ -88,14 +88,13 @@ vgg_status vgg_png_write(const char *path, const vgg_image *img,
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_write_struct(&png, &info);
         vgg_output_abort(&out);
-        return vgg_fail(err, VGG_ERR_IO, "%s: cannot write the PNG (%s)",
-                        path, ctx.msg);
+        return vgg_fail(err, VGG_ERR_IO, "%s: cannot write the PNG (%s)", path,
+                        ctx.msg);
     }
     png_set_write_fn(png, &out, png_put, png_flush);
-    png_set_IHDR(png, info, (png_uint_32)img->width,
-                 (png_uint_32)img->height, 8, PNG_COLOR_TYPE_RGB,
-                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
-                 PNG_FILTER_TYPE_DEFAULT);
+    png_set_IHDR(png, info, (png_uint_32)img->width, (png_uint_32)img->height,
+                 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
     for (int y = 0; y < img->height; y++)
         png_write_row(png, img->rgb + (size_t)y * img->width * 3);
@@ -218,8 +217,8 @@ vgg_status vgg_png_read(const char *path, vgg_image *img, vgg_error *err) {
         fclose(f);
         return not_png(path, got < sizeof sig, err);
     }
-    vgg_status st = png_decode_core(path, f, NULL, VGG_IMAGE_MAX_PIXELS,
-                                    img, err);
+    vgg_status st =
+        png_decode_core(path, f, NULL, VGG_IMAGE_MAX_PIXELS, img, err);
     fclose(f);
     return st;
 }

@@ -41,14 +41,14 @@ vgg_status vgg_st_write(const char *path, const char *what, json_t *metadata,
                         path, padded, max_header);
     }
     vgg_output out;
-    vgg_status ost =
-        vgg_output_open(&out, path, what, VGG_OUTPUT_REPLACE, err);
+    vgg_status ost = vgg_output_open(&out, path, what, VGG_OUTPUT_REPLACE, err);
     if (ost) {
         free(hdr);
         return ost;
     }
     uint8_t len8[8];
-    for (int i = 0; i < 8; i++) len8[i] = (uint8_t)((uint64_t)padded >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        len8[i] = (uint8_t)((uint64_t)padded >> (8 * i));
     static const char spaces[8] = "        ";
     int wbad = vgg_output_write(&out, len8, 8) ||
                vgg_output_write(&out, hdr, hlen) ||
@@ -102,7 +102,8 @@ vgg_status vgg_st_open(vgg_st_file *s, const char *path, uint64_t max_header,
         vgg_st_close(s);
         return vgg_fail(err, VGG_ERR_FORMAT,
                         "%s: header length %" PRIu64 " bytes runs past the "
-                        "end of the file (%" PRIu64 " bytes, so at most %" PRIu64
+                        "end of the file (%" PRIu64
+                        " bytes, so at most %" PRIu64
                         " available); the file is truncated or not a "
                         "checkpoint",
                         path, n, fb, fb - 8);

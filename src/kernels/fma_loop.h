@@ -25,8 +25,8 @@
     v##6 = fma(v##6, b, c), v##7 = fma(v##7, b, c), v##8 = fma(v##8, b, c),    \
     v##9 = fma(v##9, b, c), v##a = fma(v##a, b, c), v##b = fma(v##b, b, c)
 #define VGG_FMA16_(fma, v, b, c)                                               \
-    VGG_FMA12_(fma, v, b, c), v##c = fma(v##c, b, c),                          \
-        v##d = fma(v##d, b, c), v##e = fma(v##e, b, c), v##f = fma(v##f, b, c)
+    VGG_FMA12_(fma, v, b, c), v##c = fma(v##c, b, c), v##d = fma(v##d, b, c),  \
+                              v##e = fma(v##e, b, c), v##f = fma(v##f, b, c)
 #define VGG_SUM12_(add, v)                                                     \
     add(add(add(add(v##0, v##1), add(v##2, v##3)),                             \
             add(add(v##4, v##5), add(v##6, v##7))),                            \

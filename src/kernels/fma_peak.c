@@ -57,10 +57,22 @@ double vgg_fma_peak(int nthreads, double seconds) {
  * before (the compiler cannot fold them), and the loop's own counter runs
  * beside the chain, so a step takes 64 cycles. */
 #define ADD8(x)                                                                \
-    x += 1; __asm__ volatile("" : "+r"(x)); x += 1; __asm__ volatile("" : "+r"(x)); \
-    x += 1; __asm__ volatile("" : "+r"(x)); x += 1; __asm__ volatile("" : "+r"(x)); \
-    x += 1; __asm__ volatile("" : "+r"(x)); x += 1; __asm__ volatile("" : "+r"(x)); \
-    x += 1; __asm__ volatile("" : "+r"(x)); x += 1; __asm__ volatile("" : "+r"(x))
+    x += 1;                                                                    \
+    __asm__ volatile("" : "+r"(x));                                            \
+    x += 1;                                                                    \
+    __asm__ volatile("" : "+r"(x));                                            \
+    x += 1;                                                                    \
+    __asm__ volatile("" : "+r"(x));                                            \
+    x += 1;                                                                    \
+    __asm__ volatile("" : "+r"(x));                                            \
+    x += 1;                                                                    \
+    __asm__ volatile("" : "+r"(x));                                            \
+    x += 1;                                                                    \
+    __asm__ volatile("" : "+r"(x));                                            \
+    x += 1;                                                                    \
+    __asm__ volatile("" : "+r"(x));                                            \
+    x += 1;                                                                    \
+    __asm__ volatile("" : "+r"(x))
 
 /* Cycles (dependent adds) run in about `seconds`; *dt the time taken. */
 static double count_cycles(double seconds, double *dt) {
@@ -69,8 +81,14 @@ static double count_cycles(double seconds, double *dt) {
     double t;
     do {
         for (int i = 0; i < 1024; i++) {
-            ADD8(x); ADD8(x); ADD8(x); ADD8(x);
-            ADD8(x); ADD8(x); ADD8(x); ADD8(x);
+            ADD8(x);
+            ADD8(x);
+            ADD8(x);
+            ADD8(x);
+            ADD8(x);
+            ADD8(x);
+            ADD8(x);
+            ADD8(x);
         }
         steps += 1024;
     } while ((t = vgg_now()) < end);

@@ -45,7 +45,7 @@ const char *vgg_openblas_corename(void) {
 }
 
 static const vgg_kernel *current; /* NULL: OpenBLAS */
-static int chosen;                  /* 0: not chosen yet */
+static int chosen;                /* 0: not chosen yet */
 static const char *supported_names(void);
 static int nthreads = 1;
 static int checking = -1; /* VGG_GEMM=check; -1: not read yet */
@@ -68,13 +68,13 @@ static float *fabs_copy(const float *x, size_t n) {
     return y;
 }
 
-double vgg_gemm_check(int transa, int transb, int M, int N, int K,
-                      float alpha, const float *A, int lda, const float *B,
-                      int ldb, float beta, const float *C0, const float *C,
-                      int ldc) {
+double vgg_gemm_check(int transa, int transb, int M, int N, int K, float alpha,
+                      const float *A, int lda, const float *B, int ldb,
+                      float beta, const float *C0, const float *C, int ldc) {
     const size_t na = transa ? (size_t)K * lda : (size_t)M * lda;
     const size_t nb = transb ? (size_t)N * ldb : (size_t)K * ldb;
-    float *ref = check_alloc((size_t)M * N), *bound = check_alloc((size_t)M * N);
+    float *ref = check_alloc((size_t)M * N),
+          *bound = check_alloc((size_t)M * N);
     float *aa = fabs_copy(A, na), *ab = fabs_copy(B, nb);
     if (!ref || !bound || !aa || !ab) {
         free(ref);
@@ -96,7 +96,8 @@ double vgg_gemm_check(int transa, int transb, int M, int N, int K,
     double worst = 0.0;
     for (int i = 0; i < M; i++)
         for (int j = 0; j < N; j++) {
-            double d = fabs((double)C[(size_t)i * ldc + j] - ref[(size_t)i * N + j]);
+            double d =
+                fabs((double)C[(size_t)i * ldc + j] - ref[(size_t)i * N + j]);
             double b = bound[(size_t)i * N + j] * 0x1p-24;
             double r = d == 0.0 ? 0.0 : b > 0.0 ? d / b : INFINITY;
             if (!(r <= worst)) worst = r == r ? r : INFINITY; /* NaN: inf */
@@ -133,9 +134,9 @@ static float *copy_c(int M, int N, const float *C, int ldc) {
     return c0;
 }
 
-void vgg_gemm_openblas(int transa, int transb, int M, int N, int K,
-                       float alpha, const float *A, int lda, const float *B,
-                       int ldb, float beta, float *C, int ldc) {
+void vgg_gemm_openblas(int transa, int transb, int M, int N, int K, float alpha,
+                       const float *A, int lda, const float *B, int ldb,
+                       float beta, float *C, int ldc) {
     cblas_sgemm(CblasRowMajor, transa ? CblasTrans : CblasNoTrans,
                 transb ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B,
                 ldb, beta, C, ldc);
@@ -282,11 +283,11 @@ vgg_status vgg_gemm_im2col(int transb, int M, float alpha, const float *A,
     const vgg_kernel *k = vgg_kernel_current();
     if (k && !nested) {
         const int ncols = transb ? rows : (int)npix;
-        float *c0 = check_on() && beta != 0.0f ? copy_c(M, ncols, C, ldc)
-                                               : NULL;
+        float *c0 =
+            check_on() && beta != 0.0f ? copy_c(M, ncols, C, ldc) : NULL;
         double t = vgg_now();
-        int rc = vgg_driver_gemm_im2col(k, transb, M, alpha, A, lda, src,
-                                        beta, C, ldc, nthreads);
+        int rc = vgg_driver_gemm_im2col(k, transb, M, alpha, A, lda, src, beta,
+                                        C, ldc, nthreads);
         vgg_prof.seconds[VGG_PROF_GEMM] += vgg_now() - t;
         if (rc == 0) {
             vgg_prof.gemm_flops += 2.0 * M * rows * (double)npix;

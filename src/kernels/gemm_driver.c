@@ -23,8 +23,8 @@
  * writes. Wide column-split products with one row block hand their B
  * panels out in runs as threads come for them instead (gemm_panels), with
  * a barrier between depth blocks. The weight gradients of the big layers
- * (depth = the pixels, 4+ depth blocks, < 32 panels) cut the depth in two halves
- * instead, one a thread, the second summed into a scratch and added to C
+ * (depth = the pixels, 4+ depth blocks, < 32 panels) cut the depth in two
+ * halves instead, one a thread, the second summed into a scratch and added to C
  * (gemm_split_k). Each C element is summed in the same order whatever the
  * thread count. */
 #define _DEFAULT_SOURCE /* madvise(MADV_HUGEPAGE) */
@@ -94,7 +94,6 @@ void vgg_driver_set_order(int order) {
     force_order = order == 0 || order == 1 ? order : -1;
 }
 
-
 /* Per-thread packing buffers, grown on demand and kept for the process.
  * They are the library's, one set: a call holds buf_lock while it uses
  * them, so that two callers' threads (not OpenMP's team) take turns
@@ -153,7 +152,6 @@ static inline void team(int *t, int *tn) {
 #endif
 }
 
-
 static int dyn_panels = 1; /* a switch for measuring, always on */
 void vgg_driver_set_dynamic(int on) { dyn_panels = on != 0; }
 
@@ -174,7 +172,6 @@ static int kc_block(int K, int kc) {
     int nb = (K + kc - 1) / kc;
     return (K + nb - 1) / nb;
 }
-
 
 /* ---- the micro-kernel's depth chunks ------------------------------------ */
 
@@ -273,7 +270,8 @@ static void gemm_slab(const gemm_args *g, int order, int kb, int m0, int m,
                     for (int ir = 0; ir < mc; ir += MR) {
                         int mr = imin(MR, mc - ir);
                         for (int jr = 0; jr < nc; jr += NR)
-                            tile(g->k, kc, pa + (long)ir * kc, pb + (long)jr * kc,
+                            tile(g->k, kc, pa + (long)ir * kc,
+                                 pb + (long)jr * kc,
                                  g->C + (row + ir) * g->ldc + col + jr, g->ldc,
                                  mr, imin(NR, nc - jr), g->alpha, beta);
                     }
@@ -420,10 +418,9 @@ static int gemm_run(gemm_args g, int M, int N, int K, int nthreads) {
      * layers 5 and 6's, 36 panels handed out as threads come, 0.93-1.04:
      * docs/gemm.md). */
     const int nb = (K + b.kc - 1) / b.kc;
-    const int ksplit =
-        order == 0 && g.transb && !g.transa && M <= b.mc &&
-        (split_k_mode > 0 ||
-         (split_k_mode < 0 && nb >= 4 && (N + NR - 1) / NR < 32));
+    const int ksplit = order == 0 && g.transb && !g.transa && M <= b.mc &&
+                       (split_k_mode > 0 || (split_k_mode < 0 && nb >= 4 &&
+                                             (N + NR - 1) / NR < 32));
     const int nb2 = (nb + 1) / 2 * 2, kc2 = (K + nb2 - 1) / nb2;
     const int halves = ksplit && (nb2 / 2) * kc2 < K; /* a second half to sum */
     if (halves) kc = kc2;
@@ -456,7 +453,8 @@ static int gemm_run(gemm_args g, int M, int N, int K, int nthreads) {
         int t, tn;
         team(&t, &tn);
         /* Whole tiles per thread, as even as they come. */
-        int t0 = (int)((long)tiles * t / tn), t1 = (int)((long)tiles * (t + 1) / tn);
+        int t0 = (int)((long)tiles * t / tn),
+            t1 = (int)((long)tiles * (t + 1) / tn);
         int m0 = 0, m1 = M, n0 = 0, n1 = N;
         if (panels) {
             gemm_panels(&g, M, N, tn, buf_a[t], buf_b[t]);
@@ -482,23 +480,22 @@ static int gemm_locked(gemm_args g, int M, int N, int K, int nthreads) {
     return rc;
 }
 
-int vgg_driver_gemm(const vgg_kernel *k, int transa, int transb, int M,
-                    int N, int K, float alpha, const float *A, int lda,
-                    const float *B, int ldb, float beta, float *C, int ldc,
-                    int nthreads) {
-    gemm_args g = {k, transa, transb, K, alpha, beta, A, B, lda, ldb, ldc, C,
-                   NULL};
+int vgg_driver_gemm(const vgg_kernel *k, int transa, int transb, int M, int N,
+                    int K, float alpha, const float *A, int lda, const float *B,
+                    int ldb, float beta, float *C, int ldc, int nthreads) {
+    gemm_args g = {k, transa, transb, K,   alpha, beta, A,
+                   B, lda,    ldb,    ldc, C,     NULL};
     return gemm_locked(g, M, N, K, nthreads);
 }
 
-int vgg_driver_gemm_im2col(const vgg_kernel *k, int transb, int M,
-                           float alpha, const float *A, int lda,
-                           const vgg_im2col_src *src, float beta, float *C,
-                           int ldc, int nthreads) {
+int vgg_driver_gemm_im2col(const vgg_kernel *k, int transb, int M, float alpha,
+                           const float *A, int lda, const vgg_im2col_src *src,
+                           float beta, float *C, int ldc, int nthreads) {
     const long npix = (long)src->N * src->H * src->W;
     const int rows = src->C * 9;
     if (npix > 0x7fffffffL) return -1;
-    gemm_args g = {k, 0, transb, transb ? (int)npix : rows, alpha, beta, A,
-                   NULL, lda, 0, ldc, C, src};
+    gemm_args g = {
+        k,   0, transb, transb ? (int)npix : rows, alpha, beta, A, NULL, lda, 0,
+        ldc, C, src};
     return gemm_locked(g, M, transb ? rows : (int)npix, g.K, nthreads);
 }

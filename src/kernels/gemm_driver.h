@@ -15,18 +15,16 @@
  * buffers are the library's, one set: concurrent calls take turns on
  * them. Returns 0, or -1 when the packing buffers cannot be allocated
  * (C is then untouched). */
-int vgg_driver_gemm(const vgg_kernel *k, int transa, int transb, int M,
-                    int N, int K, float alpha, const float *A, int lda,
-                    const float *B, int ldb, float beta, float *C, int ldc,
-                    int nthreads);
+int vgg_driver_gemm(const vgg_kernel *k, int transa, int transb, int M, int N,
+                    int K, float alpha, const float *A, int lda, const float *B,
+                    int ldb, float beta, float *C, int ldc, int nthreads);
 
 /* The same with op(B) the implicit im2col matrix of src (see
  * vgg_gemm_im2col in vgg/gemm.h), packed straight from src->x. -1 also
  * when N*H*W does not fit an int. */
-int vgg_driver_gemm_im2col(const vgg_kernel *k, int transb, int M,
-                           float alpha, const float *A, int lda,
-                           const vgg_im2col_src *src, float beta, float *C,
-                           int ldc, int nthreads);
+int vgg_driver_gemm_im2col(const vgg_kernel *k, int transb, int M, float alpha,
+                           const float *A, int lda, const vgg_im2col_src *src,
+                           float beta, float *C, int ldc, int nthreads);
 
 /* Frees the packing buffers (the next call allocates them again). */
 void vgg_driver_free_buffers(void);

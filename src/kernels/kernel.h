@@ -53,8 +53,8 @@ typedef void (*vgg_pack_fn)(float *out, const float *x, long ldx, int rows,
  *   rows (weight gradient, op(B) = col^T): B[p][i] = col[j0 + i][pc + p].
  * The input gradient is a forward convolution of dout with the turned
  * weights, so it takes the cols packer too (src/nn/conv.c). */
-typedef void (*vgg_pack_im2col_fn)(float *out, const vgg_im2col_src *s,
-                                   long j0, int n, long pc, int kc);
+typedef void (*vgg_pack_im2col_fn)(float *out, const vgg_im2col_src *s, long j0,
+                                   int n, long pc, int kc);
 
 /* The 2x2 stride-2 max-pool of one output row (n windows), and its
  * backward (see vgg_maxpool_forward in vgg/nn.h); NULL: the portable
@@ -68,8 +68,7 @@ typedef void (*vgg_unpool_row_fn)(float *r0, float *r1, const float *g,
  * compiled per instruction set). */
 typedef struct vgg_bn_rows {
     void (*sums)(const float *x, float k, int M, double *s, double *ss);
-    void (*affine)(float *o, const float *x, float a, float b, int relu,
-                   int M);
+    void (*affine)(float *o, const float *x, float a, float b, int relu, int M);
     void (*grad_sums)(const float *g, const float *x, float a, float b,
                       float mu, int relu, int M, double *sg, double *sgx);
     double (*grad_apply)(float *d, const float *g, const float *x, float a,
@@ -78,11 +77,11 @@ typedef struct vgg_bn_rows {
 } vgg_bn_rows;
 
 typedef struct vgg_kernel {
-    const char *name;   /* VGG_GEMM and vggbench --gemm take it */
+    const char *name;       /* VGG_GEMM and vggbench --gemm take it */
     int (*supported)(void); /* 1 when this CPU and OS can run it */
-    int mr, nr;         /* register block */
-    int vec;            /* floats per vector: column slabs are cut at it */
-    vgg_blocking blk[2]; /* per loop order (see gemm_driver.c) */
+    int mr, nr;             /* register block */
+    int vec;                /* floats per vector: column slabs are cut at it */
+    vgg_blocking blk[2];    /* per loop order (see gemm_driver.c) */
     vgg_ukernel_fn ukernel;
     vgg_pack_fn pack_kmajor, pack_imajor;
     vgg_pack_im2col_fn pack_im2col_cols, pack_im2col_rows;

@@ -18,14 +18,12 @@ extern const vgg_kernel vgg_kernel_neon;
 
 static const vgg_kernel *const table[] = {
 #if defined(__x86_64__)
-    &vgg_kernel_avx512,
-    &vgg_kernel_avx2,
+    &vgg_kernel_avx512,  &vgg_kernel_avx2,
 #endif
 #if defined(__aarch64__)
     &vgg_kernel_neon,
 #endif
-    &vgg_kernel_generic,
-    NULL,
+    &vgg_kernel_generic, NULL,
 };
 
 const vgg_kernel *const *vgg_kernels(void) { return table; }

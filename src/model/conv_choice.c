@@ -61,32 +61,29 @@ vgg_status vgg_model_conv_alloc(vgg_model *m, vgg_error *err) {
 
 /* Runs one pass of layer i by algorithm a at batch n on the model's
  * buffers; returns its seconds. */
-static double run_pass(vgg_model *m, int i, int pass, vgg_conv_algo a,
-                       int n) {
+static double run_pass(vgg_model *m, int i, int pass, vgg_conv_algo a, int n) {
     vgg_layer *L = &m->layers[i];
     const float *in = i > 0 ? m->layers[i - 1].out : m->input;
     const int ci = L->cin, co = L->cout, H = L->H, W = L->W;
     double t = vgg_now();
     if (pass == VGG_PASS_FWD) {
         if (a == VGG_CONV_DIRECT)
-            vgg_conv_forward(L->conv, m->col, m->col_n, in, L->w, NULL, ci, co, n,
-                             H, W);
+            vgg_conv_forward(L->conv, m->col, m->col_n, in, L->w, NULL, ci, co,
+                             n, H, W);
         else
-            vgg_wino_forward(a, L->conv, m->wino, in, L->w, NULL, ci, co, n,
-                             H, W);
+            vgg_wino_forward(a, L->conv, m->wino, in, L->w, NULL, ci, co, n, H,
+                             W);
     } else if (pass == VGG_PASS_DATA) {
         if (a == VGG_CONV_DIRECT)
-            vgg_conv_backward_data(m->grad_a, m->col, m->col_n, m->grad_b, L->w, ci,
-                                   co,
-                                   n, H, W);
+            vgg_conv_backward_data(m->grad_a, m->col, m->col_n, m->grad_b, L->w,
+                                   ci, co, n, H, W);
         else
             vgg_wino_backward_data(a, m->grad_a, m->wino, m->grad_b, L->w, ci,
                                    co, n, H, W);
     } else {
         if (a == VGG_CONV_DIRECT)
-            vgg_conv_backward(NULL, L->dw, NULL, m->col, m->col_n, m->grad_b, in,
-                              L->w,
-                              ci, co, n, H, W);
+            vgg_conv_backward(NULL, L->dw, NULL, m->col, m->col_n, m->grad_b,
+                              in, L->w, ci, co, n, H, W);
         else
             vgg_wino_backward_weights(a, L->dw, m->wino, m->grad_b, in, ci, co,
                                       n, H, W);
@@ -107,11 +104,10 @@ vgg_status vgg_model_set_conv(vgg_model *m, vgg_conv_mode mode, int n,
     for (int i = 0; i < m->nlayers; i++) {
         vgg_layer *L = &m->layers[i];
         if (L->kind != VGG_LAYER_CONV || L->kernel != 3) continue;
-        vgg_conv_algo w = vgg_conv_algo_fits(VGG_CONV_WINO4, L->H, L->W)
-                              ? VGG_CONV_WINO4
-                          : vgg_conv_algo_fits(VGG_CONV_WINO2, L->H, L->W)
-                              ? VGG_CONV_WINO2
-                              : VGG_CONV_DIRECT;
+        vgg_conv_algo w =
+            vgg_conv_algo_fits(VGG_CONV_WINO4, L->H, L->W)   ? VGG_CONV_WINO4
+            : vgg_conv_algo_fits(VGG_CONV_WINO2, L->H, L->W) ? VGG_CONV_WINO2
+                                                             : VGG_CONV_DIRECT;
         for (int p = 0; p < VGG_PASS_COUNT; p++)
             L->algo[p] = mode == VGG_CONV_MODE_WINOGRAD ? w : VGG_CONV_DIRECT;
         if (mode == VGG_CONV_MODE_AUTO)

@@ -13,9 +13,12 @@
 
 float *vgg_tensor_f32(const vgg_model *m, const vgg_tensor *t) {
     switch (t->kind) {
-    case VGG_TENSOR_PARAM: return m->params + t->offset;
-    case VGG_TENSOR_BUFFER: return m->state + t->offset;
-    default: return NULL;
+    case VGG_TENSOR_PARAM:
+        return m->params + t->offset;
+    case VGG_TENSOR_BUFFER:
+        return m->state + t->offset;
+    default:
+        return NULL;
     }
 }
 
@@ -76,8 +79,8 @@ vgg_status vgg_model_create(vgg_model **out, const vgg_config *cfg,
     vgg_model *m = st ? NULL : vgg_calloc(1, sizeof *m);
     if (st || !m) {
         free(a);
-        return st ? st : vgg_fail(err, VGG_ERR_NOMEM,
-                                  "cannot allocate the model");
+        return st ? st
+                  : vgg_fail(err, VGG_ERR_NOMEM, "cannot allocate the model");
     }
     m->cfg = *cfg;
     m->batch_max = batch_max;
@@ -132,12 +135,13 @@ vgg_status vgg_model_create(vgg_model **out, const vgg_config *cfg,
             L->nbt = m->counters + t[6].offset;
         }
         size_t n = (size_t)L->cout * N * hw;
-        size_t scratch = L->kernel == 3 ? vgg_conv_scratch(L->cin, L->cout,
-                                                           N, L->H, L->W)
-                                        : 0;
+        size_t scratch = L->kernel == 3
+                             ? vgg_conv_scratch(L->cin, L->cout, N, L->H, L->W)
+                             : 0;
         if (scratch > col_max) col_max = scratch;
         if (n > act_max) act_max = n;
-        if ((size_t)L->cin * N * hw > act_max) act_max = (size_t)L->cin * N * hw;
+        if ((size_t)L->cin * N * hw > act_max)
+            act_max = (size_t)L->cin * N * hw;
         if (L->bn) {
             L->conv = xcalloc(n, sizeof(float), &total);
             L->mean = xcalloc(L->cout, sizeof(float), &total);
@@ -193,9 +197,8 @@ vgg_status vgg_model_create(vgg_model **out, const vgg_config *cfg,
         for (int i = 0; i < m->nlayers; i++)
             if (m->layers[i].cout > cmax) cmax = m->layers[i].cout;
         m->bn_scratch = xcalloc(3 * (size_t)cmax + 1, sizeof(double), &total);
-        ok = ok && m->input && m->labels && m->col && m->grad_a &&
-             m->grad_b && m->flat && m->dflat && m->logits && m->dlogits &&
-             m->bn_scratch;
+        ok = ok && m->input && m->labels && m->col && m->grad_a && m->grad_b &&
+             m->flat && m->dflat && m->logits && m->dlogits && m->bn_scratch;
     }
     free(a);
     m->workspace_bytes = total;
@@ -304,15 +307,14 @@ vgg_status vgg_model_status(vgg_model *m, vgg_error *err) {
 static vgg_status conv_forward(vgg_model *m, const vgg_layer *L, float *out,
                                const float *x, const float *b, int n) {
     if (L->kernel == 1) {
-        vgg_conv1x1_forward(out, x, L->w, b, L->cin, L->cout,
-                            n * L->H * L->W);
+        vgg_conv1x1_forward(out, x, L->w, b, L->cin, L->cout, n * L->H * L->W);
         return VGG_OK;
     }
     if (L->algo[VGG_PASS_FWD] != VGG_CONV_DIRECT)
-        return vgg_wino_forward(L->algo[VGG_PASS_FWD], out, m->wino, x, L->w,
-                                b, L->cin, L->cout, n, L->H, L->W);
-    return vgg_conv_forward(out, m->col, m->col_n, x, L->w, b, L->cin,
-                            L->cout, n, L->H, L->W);
+        return vgg_wino_forward(L->algo[VGG_PASS_FWD], out, m->wino, x, L->w, b,
+                                L->cin, L->cout, n, L->H, L->W);
+    return vgg_conv_forward(out, m->col, m->col_n, x, L->w, b, L->cin, L->cout,
+                            n, L->H, L->W);
 }
 
 static vgg_status conv_backward(vgg_model *m, vgg_layer *L, float *din,
@@ -320,9 +322,8 @@ static vgg_status conv_backward(vgg_model *m, vgg_layer *L, float *din,
 
 /* A conv layer's gradients: din (NULL: none wanted), dw, and db when not
  * NULL (a conv without batch norm: the sum of dout over positions). */
-static vgg_status conv_grads(vgg_model *m, vgg_layer *L, float *din,
-                             float *db, const float *g, const float *in,
-                             int n) {
+static vgg_status conv_grads(vgg_model *m, vgg_layer *L, float *din, float *db,
+                             const float *g, const float *in, int n) {
     const int M = n * L->H * L->W;
     if (L->kernel == 1) {
         vgg_conv1x1_backward(din, L->dw, db, g, in, L->w, L->cin, L->cout, M);
@@ -343,8 +344,7 @@ static vgg_status conv_grads(vgg_model *m, vgg_layer *L, float *din,
 /* Dropout's keep bit (vgg/model.h): splitmix64's finaliser over the key
  * and the unit's coordinates, top bit. */
 static int keep_bit(uint64_t key, int layer, uint64_t image, int unit) {
-    uint64_t z = key ^ ((uint64_t)layer << 58) ^ (image << 24) ^
-                 (uint64_t)unit;
+    uint64_t z = key ^ ((uint64_t)layer << 58) ^ (image << 24) ^ (uint64_t)unit;
     z += 0x9e3779b97f4a7c15ull;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
@@ -361,7 +361,8 @@ static vgg_status head_forward(vgg_model *m, int n, int train) {
     for (int j = 0; j < m->nfc; j++) {
         vgg_fc *F = &m->fc[j];
         float *y = j + 1 < m->nfc ? F->out : m->logits;
-        vgg_status st = vgg_linear_forward(y, x, F->w, F->b, n, F->cin, F->cout);
+        vgg_status st =
+            vgg_linear_forward(y, x, F->w, F->b, n, F->cin, F->cout);
         if (st) return st;
         if (F->dropout) {
             vgg_relu_forward(y, (long)n * F->cout);
@@ -372,8 +373,8 @@ static vgg_status head_forward(vgg_model *m, int n, int train) {
                 for (int i = 0; i < n; i++)
                     for (int u = 0; u < W; u++) {
                         long k = (long)i * W + u;
-                        F->keep[k] = (uint8_t)keep_bit(
-                            key, j, (uint64_t)(base + i), u);
+                        F->keep[k] =
+                            (uint8_t)keep_bit(key, j, (uint64_t)(base + i), u);
                         y[k] = F->keep[k] ? 2.0f * y[k] : 0.0f;
                     }
             }
@@ -450,7 +451,7 @@ double vgg_model_forward(vgg_model *m, int n, int train, int *correct) {
     const double tc = t, gc = vgg_prof.seconds[VGG_PROF_GEMM];
     const vgg_layer *last = &m->layers[m->nlayers - 1];
     int S = m->nlayers ? (last->kind == VGG_LAYER_POOL ? last->H * last->W / 4
-                                                        : last->H * last->W)
+                                                       : last->H * last->W)
                        : m->cfg.side * m->cfg.side;
     int C = m->nlayers ? last->cout : 3;
     vgg_flatten_forward(m->flat, x, C, n, S);
@@ -496,10 +497,10 @@ static vgg_status conv_backward(vgg_model *m, vgg_layer *L, float *din,
                                         L->cout, n, L->H, L->W);
     if (st || !din) return st;
     if (ad == VGG_CONV_DIRECT)
-        return vgg_conv_backward_data(din, m->col, m->col_n, dout, L->w,
-                                      L->cin, L->cout, n, L->H, L->W);
-    return vgg_wino_backward_data(ad, din, m->wino, dout, L->w, L->cin,
-                                  L->cout, n, L->H, L->W);
+        return vgg_conv_backward_data(din, m->col, m->col_n, dout, L->w, L->cin,
+                                      L->cout, n, L->H, L->W);
+    return vgg_wino_backward_data(ad, din, m->wino, dout, L->w, L->cin, L->cout,
+                                  n, L->H, L->W);
 }
 
 void vgg_model_backward(vgg_model *m, int n) {
@@ -515,9 +516,9 @@ void vgg_model_backward(vgg_model *m, int n) {
     for (int j = m->nfc - 1; j >= 0; j--) {
         vgg_fc *F = &m->fc[j];
         float *din = j ? dh : m->dflat;
-        vgg_status st = vgg_linear_backward(
-            din, F->dw, F->db, gh, j ? m->fc[j - 1].out : m->flat, F->w, n,
-            F->cin, F->cout);
+        vgg_status st = vgg_linear_backward(din, F->dw, F->db, gh,
+                                            j ? m->fc[j - 1].out : m->flat,
+                                            F->w, n, F->cin, F->cout);
         if (st) {
             pass_failed(m, st, "backward", m->nlayers);
             return;
@@ -550,7 +551,8 @@ void vgg_model_backward(vgg_model *m, int n) {
             t = vgg_now();
             vgg_relu_backward(g, L->out, (long)L->cout * n * hw, 1.0f);
             vgg_prof.seconds[VGG_PROF_BN] += vgg_now() - t;
-            vgg_status gst = conv_grads(m, L, i > 0 ? g2 : NULL, L->db, g, in, n);
+            vgg_status gst =
+                conv_grads(m, L, i > 0 ? g2 : NULL, L->db, g, in, n);
             if (gst) {
                 pass_failed(m, gst, "backward", i);
                 return;
@@ -562,8 +564,8 @@ void vgg_model_backward(vgg_model *m, int n) {
                 const int C = L->cout;
                 double *sums = m->bn_scratch;
                 vgg_batchnorm_backward_sums(sums, L->dgamma, L->dbeta, g,
-                                            L->conv, L->gamma, L->beta,
-                                            L->mean, L->invstd, 1, C, n * hw);
+                                            L->conv, L->gamma, L->beta, L->mean,
+                                            L->invstd, 1, C, n * hw);
                 sums[2 * C] = (double)n * hw;
                 m->dist->sum_f64(sums, 2 * C + 1, m->dist->ctx);
                 vgg_batchnorm_backward_apply(g, L->db, sums, (long)sums[2 * C],

@@ -110,12 +110,11 @@ void vgg_batchnorm_backward_sums(double *sums, float *dgamma, float *dbeta,
     }
 }
 
-void vgg_batchnorm_backward_apply(float *din, float *dbias,
-                                  const double *sums, long count,
-                                  const float *dout, const float *in,
-                                  const float *gamma, const float *beta,
-                                  const float *mean, const float *invstd,
-                                  int relu, int C, int M) {
+void vgg_batchnorm_backward_apply(float *din, float *dbias, const double *sums,
+                                  long count, const float *dout,
+                                  const float *in, const float *gamma,
+                                  const float *beta, const float *mean,
+                                  const float *invstd, int relu, int C, int M) {
     const vgg_bn_rows *r = bn_rows();
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < C; c++) {
@@ -139,6 +138,6 @@ void vgg_batchnorm_backward(float *din, float *dgamma, float *dbeta,
                             int C, int M, double *scratch) {
     vgg_batchnorm_backward_sums(scratch, dgamma, dbeta, dout, in, gamma, beta,
                                 mean, invstd, relu, C, M);
-    vgg_batchnorm_backward_apply(din, dbias, scratch, M, dout, in, gamma,
-                                 beta, mean, invstd, relu, C, M);
+    vgg_batchnorm_backward_apply(din, dbias, scratch, M, dout, in, gamma, beta,
+                                 mean, invstd, relu, C, M);
 }

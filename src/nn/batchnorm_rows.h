@@ -34,8 +34,8 @@ static void bn_sums_row(const float *x, float k, int M, double *s_out,
 }
 
 /* o = relu(x*a + b) (or without the relu). */
-static void bn_affine_row(float *o, const float *x, float a, float b,
-                          int relu, int M) {
+static void bn_affine_row(float *o, const float *x, float a, float b, int relu,
+                          int M) {
     if (relu) {
 #pragma omp simd
         for (int j = 0; j < M; j++) {
@@ -50,9 +50,9 @@ static void bn_affine_row(float *o, const float *x, float a, float b,
 
 /* sg = sum dz, sgx = sum dz (x - mu), dz = g masked by the ReLU of
  * x*a + b (the forward's float expression). */
-static void bn_grad_sums_row(const float *g, const float *x, float a,
-                             float b, float mu, int relu, int M,
-                             double *sg_out, double *sgx_out) {
+static void bn_grad_sums_row(const float *g, const float *x, float a, float b,
+                             float mu, int relu, int M, double *sg_out,
+                             double *sgx_out) {
     double sg = 0.0, sgx = 0.0;
     for (int j0 = 0; j0 < M; j0 += BN_CHUNK) {
         int j1 = j0 + BN_CHUNK < M ? j0 + BN_CHUNK : M;
@@ -110,5 +110,5 @@ static double bn_grad_apply_row(float *d, const float *g, const float *x,
     return sd;
 }
 
-const vgg_bn_rows BN_ROWS_NAME = {bn_sums_row, bn_affine_row,
-                                  bn_grad_sums_row, bn_grad_apply_row};
+const vgg_bn_rows BN_ROWS_NAME = {bn_sums_row, bn_affine_row, bn_grad_sums_row,
+                                  bn_grad_apply_row};

@@ -76,7 +76,8 @@ vgg_status vgg_conv_backward_data(float *din, float *col, size_t col_n,
     }
     /* dcol[K][M] = w[Cout][K]^T x dout[Cout][M], reusing col */
     if (col_n < (size_t)K * M) return VGG_ERR_ARG; /* see vgg_conv_scratch */
-    vgg_status st = vgg_gemm(1, 0, K, M, Cout, 1.0f, w, K, dout, M, 0.0f, col, M);
+    vgg_status st =
+        vgg_gemm(1, 0, K, M, Cout, 1.0f, w, K, dout, M, 0.0f, col, M);
     if (!st) vgg_col2im(din, col, Cin, N, H, W);
     return st;
 }
@@ -97,9 +98,10 @@ void vgg_conv_forward_ref(float *out, const float *in, const float *w,
                                 int sy = y + ky - 1, sx = x + kx - 1;
                                 if (sy < 0 || sy >= H || sx < 0 || sx >= W)
                                     continue;
-                                s += (double)w[((co * Cin + ci) * 3 + ky) * 3 +
-                                               kx] *
-                                     in[ci * M + n * HW + sy * W + sx];
+                                s +=
+                                    (double)
+                                        w[((co * Cin + ci) * 3 + ky) * 3 + kx] *
+                                    in[ci * M + n * HW + sy * W + sx];
                             }
                     out[co * M + n * HW + y * W + x] = (float)s;
                 }

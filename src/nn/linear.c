@@ -12,7 +12,8 @@ void vgg_flatten_backward(float *din, const float *dout, int C, int N, int S) {
     for (int c = 0; c < C; c++)
         for (int n = 0; n < N; n++)
             for (int s = 0; s < S; s++)
-                din[((long)c * N + n) * S + s] = dout[((long)n * C + c) * S + s];
+                din[((long)c * N + n) * S + s] =
+                    dout[((long)n * C + c) * S + s];
 }
 
 vgg_status vgg_linear_forward(float *out, const float *in, const float *w,

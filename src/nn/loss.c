@@ -21,8 +21,7 @@ double vgg_softmax_xent(float *dlogits, int *correct, int *pred,
         if (dlogits)
             for (int k = 0; k < K; k++) {
                 double p = exp((double)z[k] - lse);
-                dlogits[(long)n * K + k] =
-                    (float)((p - (k == labels[n])) / N);
+                dlogits[(long)n * K + k] = (float)((p - (k == labels[n])) / N);
             }
     }
     if (correct) *correct = hits;

@@ -25,10 +25,14 @@ typedef double vd __attribute__((vector_size(VL * sizeof(double))));
 
 const char *vgg_conv_algo_name(vgg_conv_algo a) {
     switch (a) {
-    case VGG_CONV_DIRECT: return "direct";
-    case VGG_CONV_WINO4: return "wino4";
-    case VGG_CONV_WINO2: return "wino2";
-    default: return "?";
+    case VGG_CONV_DIRECT:
+        return "direct";
+    case VGG_CONV_WINO4:
+        return "wino4";
+    case VGG_CONV_WINO2:
+        return "wino2";
+    default:
+        return "?";
     }
 }
 
@@ -259,8 +263,8 @@ static void input_transform(int m, float *V, const float *x, int C, int N,
 }
 
 /* out[c][N][H][W] = (A^T Y A) of Y[c][p][t], plus b[c] (b may be NULL). */
-static void output_transform(int m, float *out, const float *Y,
-                             const float *b, int C, int N, int H, int W) {
+static void output_transform(int m, float *out, const float *Y, const float *b,
+                             int C, int N, int H, int W) {
     const int al = m + 2;
     const size_t T = ntiles(m, N, H, W), plane = (size_t)N * H * W;
     const long nchunks = (long)((T + VL - 1) / VL);
@@ -273,7 +277,8 @@ static void output_transform(int m, float *out, const float *Y,
             vf y[AMAX * AMAX], tmp[AMAX * AMAX];
             float r[4 * 4][VL] __attribute__((aligned(64)));
             for (int p = 0; p < al * al; p++)
-                load_row(&y[p], Y + ((size_t)c * al * al + p) * T + (size_t)ch * VL,
+                load_row(&y[p],
+                         Y + ((size_t)c * al * al + p) * T + (size_t)ch * VL,
                          k.n);
             /* columns: tmp[i][j] (m x alpha), then rows: r[i][j] (m x m) */
             for (int j = 0; j < al; j++) out_1d(m, y + j, al, tmp + j, al);
@@ -331,8 +336,8 @@ static void grad_transform(int m, float *DY, const float *dy, int C, int N,
  * consecutive i at once. turned: U[i][p][o] of w[o][i] turned half a
  * turn, the weights of the input gradient's convolution (Cin <-> Cout),
  * VL consecutive o at once. */
-static void weight_transform(int m, float *U, const float *w, int Cin,
-                             int Cout, int turned) {
+static void weight_transform(int m, float *U, const float *w, int Cin, int Cout,
+                             int turned) {
     const int al = m + 2;
     /* rows of the result and their length */
     const int R = turned ? Cin : Cout, L = turned ? Cout : Cin;
@@ -352,8 +357,7 @@ static void weight_transform(int m, float *U, const float *w, int Cin,
             }
             const vd *gv = (const vd *)g;
             for (int j = 0; j < 3; j++) g_1d(m, gv + j, 3, tmp + j, 3);
-            for (int r = 0; r < al; r++)
-                g_1d(m, tmp + r * 3, 1, u + r * al, 1);
+            for (int r = 0; r < al; r++) g_1d(m, tmp + r * 3, 1, u + r * al, 1);
             for (int p = 0; p < al * al; p++) {
                 vf f = __builtin_convertvector(u[p], vf);
                 store_row(U + ((size_t)row * al * al + p) * L + l0, &f, n);
@@ -412,25 +416,25 @@ static vgg_status wino_conv(int m, float *out, float *ws, const float *x,
     return st;
 }
 
-vgg_status vgg_wino_forward(vgg_conv_algo a, float *out, float *ws, const float *in,
-                      const float *w, const float *b, int Cin, int Cout,
-                      int N, int H, int W) {
+vgg_status vgg_wino_forward(vgg_conv_algo a, float *out, float *ws,
+                            const float *in, const float *w, const float *b,
+                            int Cin, int Cout, int N, int H, int W) {
     const int m = vgg_wino_tile(a);
     weight_transform(m, ws, w, Cin, Cout, 0);
     return wino_conv(m, out, ws, in, b, Cin, Cout, N, H, W);
 }
 
 vgg_status vgg_wino_backward_data(vgg_conv_algo a, float *din, float *ws,
-                            const float *dout, const float *w, int Cin,
-                            int Cout, int N, int H, int W) {
+                                  const float *dout, const float *w, int Cin,
+                                  int Cout, int N, int H, int W) {
     const int m = vgg_wino_tile(a);
     weight_transform(m, ws, w, Cin, Cout, 1);
     return wino_conv(m, din, ws, dout, NULL, Cout, Cin, N, H, W);
 }
 
 vgg_status vgg_wino_backward_weights(vgg_conv_algo a, float *dw, float *ws,
-                               const float *dout, const float *in, int Cin,
-                               int Cout, int N, int H, int W) {
+                                     const float *dout, const float *in,
+                                     int Cin, int Cout, int N, int H, int W) {
     const int m = vgg_wino_tile(a), al = m + 2, a2 = al * al;
     const size_t T = ntiles(m, N, H, W);
     const size_t C = (size_t)(Cin > Cout ? Cin : Cout);

@@ -24,9 +24,8 @@ static void share(const vgg_model *m, int n, int *lo, int *hi) {
     *hi = (int)((long)n * (r + 1) / p);
 }
 
-vgg_status vgg_train_step(vgg_model *m, int n, int nglobal,
-                          const vgg_sgd *opt, double *loss_sum, int *correct,
-                          vgg_error *err) {
+vgg_status vgg_train_step(vgg_model *m, int n, int nglobal, const vgg_sgd *opt,
+                          double *loss_sum, int *correct, vgg_error *err) {
     const vgg_dist *dist = m->dist;
     double loss = vgg_model_forward(m, n, 1, correct);
     vgg_status st = vgg_model_status(m, err);
@@ -34,8 +33,7 @@ vgg_status vgg_train_step(vgg_model *m, int n, int nglobal,
     if (dist) {
         /* the gradient of the global mean: this share weighs n/nglobal */
         const float s = (float)n / (float)nglobal;
-        for (long i = 0; i < (long)n * m->cfg.classes; i++)
-            m->dlogits[i] *= s;
+        for (long i = 0; i < (long)n * m->cfg.classes; i++) m->dlogits[i] *= s;
         double v[2] = {loss, *correct};
         dist->sum_f64(v, 2, dist->ctx);
         loss = v[0];
@@ -71,10 +69,10 @@ vgg_status vgg_train_step(vgg_model *m, int n, int nglobal,
     return VGG_OK;
 }
 
-vgg_status vgg_train_epoch(vgg_model *m, const vgg_dataset *ds,
-                           int batch_size, const vgg_sgd *opt, vgg_rng *rng,
-                           vgg_epoch_stats *stats, vgg_batch_cb cb,
-                           void *user, vgg_error *err) {
+vgg_status vgg_train_epoch(vgg_model *m, const vgg_dataset *ds, int batch_size,
+                           const vgg_sgd *opt, vgg_rng *rng,
+                           vgg_epoch_stats *stats, vgg_batch_cb cb, void *user,
+                           vgg_error *err) {
     memset(stats, 0, sizeof *stats);
     const vgg_dist *dist = m->dist;
     if (batch_size < 1 || batch_size > m->batch_max)
@@ -125,8 +123,10 @@ vgg_status vgg_train_epoch(vgg_model *m, const vgg_dataset *ds,
         vgg_error why = {0};
         st = vgg_train_step(m, nl, n, opt, &loss, &correct, &why);
         if (st) {
-            st = vgg_fail(err, st, "%s at batch %d of %d; weights left as "
-                          "after batch %d", why.msg, b + 1, nb, b);
+            st = vgg_fail(err, st,
+                          "%s at batch %d of %d; weights left as "
+                          "after batch %d",
+                          why.msg, b + 1, nb, b);
             break;
         }
         stats->loss_sum += loss;

@@ -16,9 +16,12 @@ void vgg_schedule_init(vgg_schedule *s, float base_lr) {
 
 const char *vgg_lr_kind_name(vgg_lr_kind k) {
     switch (k) {
-    case VGG_LR_CONSTANT: return "constant";
-    case VGG_LR_STEP: return "step";
-    case VGG_LR_COSINE: return "cosine";
+    case VGG_LR_CONSTANT:
+        return "constant";
+    case VGG_LR_STEP:
+        return "step";
+    case VGG_LR_COSINE:
+        return "cosine";
     }
     return "unknown";
 }
@@ -28,7 +31,8 @@ float vgg_lr_at(const vgg_schedule *s, int epoch, int total_epochs) {
     int W = s->warmup > 0 ? s->warmup : 0;
     if (epoch <= W) return (float)(B * epoch / (W + 1));
     switch (s->kind) {
-    case VGG_LR_CONSTANT: return (float)B;
+    case VGG_LR_CONSTANT:
+        return (float)B;
     case VGG_LR_STEP: {
         double lr = B;
         for (int i = 0; i < s->nsteps; i++)
@@ -93,8 +97,7 @@ vgg_status vgg_schedule_parse_steps(vgg_schedule *s, const char *value,
         char *end;
         errno = 0;
         long x = strtol(p, &end, 10);
-        if (end == p || errno || (*end && *end != ',') || x < 1 ||
-            x > 1000000)
+        if (end == p || errno || (*end && *end != ',') || x < 1 || x > 1000000)
             return vgg_fail(err, VGG_ERR_ARG,
                             "--lr-steps %s: expected epochs (whole numbers "
                             ">= 1) separated by commas, e.g. 30,40",

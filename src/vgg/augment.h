@@ -32,8 +32,8 @@ void vgg_augment_draw_side(vgg_augment_choice *ch, int n, int side,
 /* The mean and std ds is normalised with (its own or CIFAR-10's). */
 void vgg_dataset_norm(const vgg_dataset *ds, float mean[3], float std[3]);
 
-/* Writes images idx[0..n) of ds to out ([3][n][S][S], S = ds's side); labels[i] gets
- * their labels. ch may be NULL (no augmentation: test time). */
+/* Writes images idx[0..n) of ds to out ([3][n][S][S], S = ds's side); labels[i]
+ * gets their labels. ch may be NULL (no augmentation: test time). */
 void vgg_augment_batch(float *out, uint8_t *labels, const vgg_dataset *ds,
                        const int *idx, int n, const vgg_augment_choice *ch);
 

@@ -29,15 +29,15 @@ typedef struct vgg_ckpt_meta {
     /* The input normalisation the model was trained with, of v / 255;
      * std[0] == 0 (a zeroed meta) writes CIFAR-10's constants. */
     float mean[3], std[3];
-    int epoch;      /* epochs completed */
+    int epoch; /* epochs completed */
     uint64_t seed;
-    vgg_rng rng;    /* the state the next epoch starts from */
+    vgg_rng rng; /* the state the next epoch starts from */
     vgg_sgd sgd;
     vgg_schedule sched; /* the learning-rate schedule (base rate sgd.lr);
                            constant when the file predates it */
     int batch_size;
     int limit_train, limit_test; /* the --limit-* the run used (0: all) */
-    int nhistory;   /* entries in history (owned; vgg_ckpt_meta_free) */
+    int nhistory; /* entries in history (owned; vgg_ckpt_meta_free) */
     vgg_epoch_record *history;
 } vgg_ckpt_meta;
 
@@ -65,8 +65,7 @@ void vgg_ckpt_meta_free(vgg_ckpt_meta *meta);
 
 /* Appends rec to meta->history (growing it). */
 vgg_status vgg_ckpt_meta_add_epoch(vgg_ckpt_meta *meta,
-                                   const vgg_epoch_record *rec,
-                                   vgg_error *err);
+                                   const vgg_epoch_record *rec, vgg_error *err);
 
 /* The largest JSON header a checkpoint may have. */
 #define VGG_CKPT_MAX_HEADER (16u << 20)

@@ -22,9 +22,9 @@
  * without its label byte. side is 32 for the CIFAR layouts; 0 (a zeroed
  * set) also means 32. */
 typedef struct vgg_dataset {
-    int n;              /* images */
-    uint8_t *pixels;    /* n x 3 x side x side, planes R, G, B, row-major */
-    uint8_t *labels;    /* n, each below num_classes */
+    int n;           /* images */
+    uint8_t *pixels; /* n x 3 x side x side, planes R, G, B, row-major */
+    uint8_t *labels; /* n, each below num_classes */
     int num_classes;
     int side;
     /* Per-channel normalisation of (v / 255): (v / 255 - mean) / std.
@@ -45,9 +45,9 @@ static inline size_t vgg_dataset_image_bytes(const vgg_dataset *ds) {
 }
 
 typedef struct vgg_cifar_options {
-    const char *dir;  /* folder with the .bin files and batches.meta.txt */
-    int classes;      /* keep records whose label is below this (2..10) */
-    int limit_train;  /* 0: all; else the first N after class filtering */
+    const char *dir; /* folder with the .bin files and batches.meta.txt */
+    int classes;     /* keep records whose label is below this (2..10) */
+    int limit_train; /* 0: all; else the first N after class filtering */
     int limit_test;
 } vgg_cifar_options;
 

@@ -24,8 +24,7 @@ typedef enum vgg_cifar100_labels {
  * failure nothing is left allocated and err names the file. */
 vgg_status vgg_cifar100_load(vgg_dataset *train, vgg_dataset *test,
                              const char *dir, vgg_cifar100_labels kind,
-                             int limit_train, int limit_test,
-                             vgg_error *err);
+                             int limit_train, int limit_test, vgg_error *err);
 
 /* Reads one CIFAR-100 binary file into ds (appending); the label kind
  * chooses the byte (0 coarse, 1 fine). */

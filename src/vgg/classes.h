@@ -23,9 +23,8 @@
  * message lists the valid ones), a name given twice, fewer than 2 names,
  * an empty entry. */
 vgg_status vgg_classes_parse(const char *list,
-                             const char names[][VGG_CLASS_NAME_MAX],
-                             int nnames, int *labels, int *k,
-                             vgg_error *err);
+                             const char names[][VGG_CLASS_NAME_MAX], int nnames,
+                             int *labels, int *k, vgg_error *err);
 
 /* Like vgg_cifar_load, keeping only records whose label is one of
  * labels[0..k) (original labels, distinct, 0..9) and giving them the label
@@ -39,7 +38,7 @@ vgg_status vgg_cifar_load_classes(vgg_dataset *train, vgg_dataset *test,
 /* vgg_classes_parse against opt->dir/batches.meta.txt, then
  * vgg_cifar_load_classes. */
 vgg_status vgg_cifar_load_named(vgg_dataset *train, vgg_dataset *test,
-                                const vgg_cifar_options *opt,
-                                const char *list, vgg_error *err);
+                                const vgg_cifar_options *opt, const char *list,
+                                vgg_error *err);
 
 #endif

@@ -41,8 +41,7 @@ typedef struct vgg_conv_times {
  * more accurate). train 0: the forward pass only (evaluation). times (may
  * be NULL) gets the measurements. */
 vgg_status vgg_model_set_conv(vgg_model *m, vgg_conv_mode mode, int n,
-                              int train, vgg_conv_times *times,
-                              vgg_error *err);
+                              int train, vgg_conv_times *times, vgg_error *err);
 /* Sizes m->wino for the algorithms already in the layers' algo fields
  * (set by hand, as the tests do). */
 vgg_status vgg_model_conv_alloc(vgg_model *m, vgg_error *err);

@@ -28,20 +28,20 @@ typedef enum vgg_normalize {
 
 typedef struct vgg_data_options {
     const char *dir;
-    int classes;             /* 0: every class of the data */
-    const char *class_names; /* or a comma-separated choice (NULL) */
+    int classes;                 /* 0: every class of the data */
+    const char *class_names;     /* or a comma-separated choice (NULL) */
     int limit_train, limit_test; /* 0: all */
-    int side;                /* network input side; 0: 32 */
-    int labels;              /* CIFAR-100: VGG_CIFAR100_LABELS_* */
-    int labels_given;        /* --labels was given (CIFAR-100 only) */
-    double val_split;        /* image folders of one split */
-    uint64_t seed;           /* for val_split */
-    int skip_bad;            /* image folders: skip bad images */
-    int test_only;           /* image folders: decode the test split only
-                                (train is left empty) */
-    const char *cache;       /* image folders: vgg_folder_options.cache */
+    int side;                    /* network input side; 0: 32 */
+    int labels;                  /* CIFAR-100: VGG_CIFAR100_LABELS_* */
+    int labels_given;            /* --labels was given (CIFAR-100 only) */
+    double val_split;            /* image folders of one split */
+    uint64_t seed;               /* for val_split */
+    int skip_bad;                /* image folders: skip bad images */
+    int test_only;               /* image folders: decode the test split only
+                                    (train is left empty) */
+    const char *cache;           /* image folders: vgg_folder_options.cache */
     vgg_normalize normalize;
-    float mean[3], std[3];   /* for VGG_NORM_GIVEN */
+    float mean[3], std[3]; /* for VGG_NORM_GIVEN */
     vgg_folder_progress progress;
     vgg_folder_warning on_bad;
     void *user;

@@ -23,9 +23,9 @@ vgg_status vgg_gemm(int transa, int transb, int M, int N, int K, float alpha,
                     float beta, float *C, int ldc);
 
 /* The OpenBLAS path, always available. */
-void vgg_gemm_openblas(int transa, int transb, int M, int N, int K,
-                       float alpha, const float *A, int lda, const float *B,
-                       int ldb, float beta, float *C, int ldc);
+void vgg_gemm_openblas(int transa, int transb, int M, int N, int K, float alpha,
+                       const float *A, int lda, const float *B, int ldb,
+                       float beta, float *C, int ldc);
 
 /* How far C, a float32 result of the call with these arguments (C0: C
  * before it, NULL when beta is 0), is from OpenBLAS's: the largest, over
@@ -35,10 +35,9 @@ void vgg_gemm_openblas(int transa, int transb, int M, int N, int K,
  * give tens at most; an element off by 1e-3 of itself, about 1e3; a
  * missing term, 1e4 and more. NaN counts as infinite. VGG_GEMM=check prints it
  * for every call (src/kernels/gemm.c). */
-double vgg_gemm_check(int transa, int transb, int M, int N, int K,
-                      float alpha, const float *A, int lda, const float *B,
-                      int ldb, float beta, const float *C0, const float *C,
-                      int ldc);
+double vgg_gemm_check(int transa, int transb, int M, int N, int K, float alpha,
+                      const float *A, int lda, const float *B, int ldb,
+                      float beta, const float *C0, const float *C, int ldc);
 
 /* The im2col matrix of a 3x3, pad-1, stride-1 convolution's input
  * x[C][N][H][W] (CNHW): col[c*9 + 3*ky + kx][(n*H + y)*W + x] =

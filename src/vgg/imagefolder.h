@@ -37,13 +37,13 @@ typedef void (*vgg_folder_warning)(void *user, const char *msg);
 
 typedef struct vgg_folder_options {
     const char *dir;
-    int side;          /* output images are side x side (32 if 0) */
-    double val_split;  /* single-split trees: the test fraction (0 < F < 1) */
-    uint64_t seed;     /* for the val_split draw */
-    int skip_bad;      /* 1: bad images are skipped with a warning */
+    int side;         /* output images are side x side (32 if 0) */
+    double val_split; /* single-split trees: the test fraction (0 < F < 1) */
+    uint64_t seed;    /* for the val_split draw */
+    int skip_bad;     /* 1: bad images are skipped with a warning */
     int limit_train, limit_test; /* 0: all; else N files taken one from
                                     each class in turn, in name order */
-    int test_only;     /* 1: the test split only (train left empty) */
+    int test_only;               /* 1: the test split only (train left empty) */
     /* A file of the decoded images, or NULL. Read instead of decoding
      * when it was written for the same list of files, each with the same
      * size and modification time, and the same settings; else written
@@ -55,16 +55,16 @@ typedef struct vgg_folder_options {
 } vgg_folder_options;
 
 typedef struct vgg_folder_report {
-    int files;        /* files seen in class folders (not sub-folders) */
-    int images;       /* decoded (both splits, before any class choice) */
-    int skipped;      /* neither PNG nor JPEG and not named as an image,
-                         and sub-folders of class folders */
-    int bad;          /* bad images skipped (skip_bad) */
-    int resized;      /* images whose size was not side x side */
-    int two_splits;   /* 1: train/ and test/; 0: one split with val_split */
-    double seconds;   /* wall-clock time of the decoding (or of reading
-                         the cache) */
-    int cache;        /* VGG_FOLDER_CACHE_* */
+    int files;      /* files seen in class folders (not sub-folders) */
+    int images;     /* decoded (both splits, before any class choice) */
+    int skipped;    /* neither PNG nor JPEG and not named as an image,
+                       and sub-folders of class folders */
+    int bad;        /* bad images skipped (skip_bad) */
+    int resized;    /* images whose size was not side x side */
+    int two_splits; /* 1: train/ and test/; 0: one split with val_split */
+    double seconds; /* wall-clock time of the decoding (or of reading
+                       the cache) */
+    int cache;      /* VGG_FOLDER_CACHE_* */
     char cache_error[1024]; /* why the cache could not be written */
 } vgg_folder_report;
 

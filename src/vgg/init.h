@@ -19,7 +19,7 @@
  * VGG_ERR_MISMATCH naming the tensor and both shapes. Everything is read
  * and checked before m is touched: on failure m is unchanged. *loaded
  * (may be NULL) gets the number of tensors taken from the file. */
-vgg_status vgg_model_init_features(vgg_model *m, const char *path,
-                                   int *loaded, vgg_error *err);
+vgg_status vgg_model_init_features(vgg_model *m, const char *path, int *loaded,
+                                   vgg_error *err);
 
 #endif

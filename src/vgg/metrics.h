@@ -17,8 +17,8 @@
 #include "vgg/train.h"
 #include "vgg/status.h"
 
-#define VGG_METRICS_CSV_HEADER                                               \
-    "epoch,lr,train_loss,train_acc,test_loss,test_acc,seconds,"             \
+#define VGG_METRICS_CSV_HEADER                                                 \
+    "epoch,lr,train_loss,train_acc,test_loss,test_acc,seconds,"                \
     "images_per_second"
 
 typedef enum vgg_metrics_format {

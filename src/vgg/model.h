@@ -19,9 +19,9 @@
 #include "vgg/status.h"
 #include "vgg/winograd.h"
 
-#define VGG_POOL (-1)          /* the table's 'M' */
+#define VGG_POOL (-1) /* the table's 'M' */
 #define VGG_MAX_LAYERS 40
-#define VGG_MAX_FC 3           /* linear layers of the classifier head */
+#define VGG_MAX_FC 3 /* linear layers of the classifier head */
 #define VGG_MAX_TENSORS (VGG_MAX_LAYERS * 7 + 2 * VGG_MAX_FC)
 #define VGG_MAX_HEAD_WIDTH 16384
 
@@ -34,12 +34,12 @@
  * config's defaults are today's VGG16-BN: batch norm, 3x3, linear head. */
 typedef struct vgg_config {
     int nlayers;
-    int layers[VGG_MAX_LAYERS]; /* conv width, or VGG_POOL */
+    int layers[VGG_MAX_LAYERS];           /* conv width, or VGG_POOL */
     unsigned char kernel[VGG_MAX_LAYERS]; /* conv: 3 or 1 (0 reads as 3) */
     int classes;
-    int side;                   /* input images are side x side x 3 */
-    int no_bn;                  /* 1: no batch norm, conv biases kept */
-    int head_width;             /* 0: linear head; W: fc:W */
+    int side;       /* input images are side x side x 3 */
+    int no_bn;      /* 1: no batch norm, conv biases kept */
+    int head_width; /* 0: linear head; W: fc:W */
 } vgg_config;
 
 /* VGG16 for the given class count. */
@@ -93,13 +93,13 @@ typedef enum vgg_layer_kind {
 /* One layer of the walk over a configuration (vgg_arch_walk). */
 typedef struct vgg_arch_layer {
     vgg_layer_kind kind;
-    int cin, cout;   /* channels; linear: input and output features */
-    int side;        /* input side (conv, pool); 1 for linear */
-    int kernel;      /* conv: 3 or 1 */
-    int bn;          /* conv: batch norm follows (else its bias is used) */
-    int dropout;     /* linear: ReLU and Dropout(0.5) follow */
+    int cin, cout; /* channels; linear: input and output features */
+    int side;      /* input side (conv, pool); 1 for linear */
+    int kernel;    /* conv: 3 or 1 */
+    int bn;        /* conv: batch norm follows (else its bias is used) */
+    int dropout;   /* linear: ReLU and Dropout(0.5) follow */
     int tensor0, ntensors; /* its tensors: tensors[tensor0 ...] */
-    double macs;     /* multiply-adds of its forward pass, per image */
+    double macs;           /* multiply-adds of its forward pass, per image */
 } vgg_arch_layer;
 
 /* Everything the configuration implies, computed without allocating: the
@@ -135,13 +135,13 @@ typedef struct vgg_layer {
     float *run_mean, *run_var;
     int64_t *nbt;
     /* activations for batch_max images, CNHW */
-    float *conv;   /* conv with bn: output without bias [cout][N*H*W] (BN
-                      takes the bias, see vgg_batchnorm_forward_train);
-                      NULL without bn */
-    float *out;    /* conv: after BN+ReLU (without bn: conv + bias, then
-                      ReLU); pool: pooled */
+    float *conv;          /* conv with bn: output without bias [cout][N*H*W] (BN
+                             takes the bias, see vgg_batchnorm_forward_train);
+                             NULL without bn */
+    float *out;           /* conv: after BN+ReLU (without bn: conv + bias, then
+                             ReLU); pool: pooled */
     float *mean, *invstd; /* conv: batch statistics of `conv`, [cout] */
-    uint8_t *arg;  /* pool: winner of each window */
+    uint8_t *arg;         /* pool: winner of each window */
     /* conv: how each pass is computed, [VGG_PASS_FWD .. _WEIGHTS]
      * (vgg/conv_choice.h; all direct after vgg_model_create) */
     vgg_conv_algo algo[VGG_PASS_COUNT];
@@ -176,8 +176,8 @@ typedef struct vgg_model {
     vgg_config cfg;
     int nlayers;
     vgg_layer layers[VGG_MAX_LAYERS];
-    int features;          /* flatten size: C * S * S */
-    int nfc;               /* the head: 1 linear layer, or 3 (fc:W) */
+    int features; /* flatten size: C * S * S */
+    int nfc;      /* the head: 1 linear layer, or 3 (fc:W) */
     vgg_fc fc[VGG_MAX_FC];
     float *fc_w, *fc_b, *fc_dw, *fc_db; /* fc[0]'s views */
     /* Dropout in training forwards of an fc:W head, when dropout_on: the
@@ -190,7 +190,7 @@ typedef struct vgg_model {
     int dropout_on;
     uint64_t dropout_key;
     int dropout_base;
-    int dropout_drawn;     /* the last forward applied dropout masks */
+    int dropout_drawn; /* the last forward applied dropout masks */
 
     size_t nparams, nstate;
     float *params, *grads, *momentum, *state;
@@ -200,19 +200,19 @@ typedef struct vgg_model {
 
     /* workspace, sized once for batch_max images */
     int batch_max;
-    float *input;          /* [3][N][side][side] */
-    uint8_t *labels;       /* [N] */
-    float *col;            /* im2col scratch, largest layer */
-    float *wino;           /* Winograd scratch for the layers' algo */
-    size_t wino_floats;    /* its size (0: every pass is direct) */
-    float *grad_a, *grad_b;/* activation gradients, ping-pong */
-    float *flat, *dflat;   /* [N][features] */
-    float *dh_a, *dh_b;    /* head gradients, [N][head width] (fc:W) */
+    float *input;            /* [3][N][side][side] */
+    uint8_t *labels;         /* [N] */
+    float *col;              /* im2col scratch, largest layer */
+    float *wino;             /* Winograd scratch for the layers' algo */
+    size_t wino_floats;      /* its size (0: every pass is direct) */
+    float *grad_a, *grad_b;  /* activation gradients, ping-pong */
+    float *flat, *dflat;     /* [N][features] */
+    float *dh_a, *dh_b;      /* head gradients, [N][head width] (fc:W) */
     float *logits, *dlogits; /* [N][classes] */
-    double *bn_scratch;    /* 3 * widest layer + 1 */
-    const vgg_dist *dist;  /* NULL: one process */
+    double *bn_scratch;      /* 3 * widest layer + 1 */
+    const vgg_dist *dist;    /* NULL: one process */
     size_t workspace_bytes;
-    size_t col_n;          /* floats in col */
+    size_t col_n; /* floats in col */
     /* The first failure of a forward or backward pass (a GEMM that could
      * not allocate its buffers) since vgg_model_status last took it:
      * status VGG_OK when there was none. */

@@ -115,12 +115,11 @@ void vgg_batchnorm_backward_sums(double *sums, float *dgamma, float *dbeta,
                                  const float *gamma, const float *beta,
                                  const float *mean, const float *invstd,
                                  int relu, int C, int M);
-void vgg_batchnorm_backward_apply(float *din, float *dbias,
-                                  const double *sums, long count,
-                                  const float *dout, const float *in,
-                                  const float *gamma, const float *beta,
-                                  const float *mean, const float *invstd,
-                                  int relu, int C, int M);
+void vgg_batchnorm_backward_apply(float *din, float *dbias, const double *sums,
+                                  long count, const float *dout,
+                                  const float *in, const float *gamma,
+                                  const float *beta, const float *mean,
+                                  const float *invstd, int relu, int C, int M);
 
 /* 2x2 max-pool, stride 2, over P planes of H x W (H, W even). arg keeps
  * which of the four won (first in row-major order on ties, as PyTorch). */

@@ -55,20 +55,20 @@ typedef enum vgg_output_mode {
 /* What a path names, with its symbolic links followed. */
 typedef struct vgg_output_target {
     vgg_output_kind kind;
-    int links;                       /* symbolic links followed */
-    struct stat st;                  /* the target's, unless kind NEW */
-    char path[VGG_OUTPUT_PATH_MAX];  /* the file written (the link's target) */
-    char dir[VGG_OUTPUT_PATH_MAX];   /* its folder */
-    int fd;                          /* vgg_output_check's held FIFO, or -1 */
+    int links;                      /* symbolic links followed */
+    struct stat st;                 /* the target's, unless kind NEW */
+    char path[VGG_OUTPUT_PATH_MAX]; /* the file written (the link's target) */
+    char dir[VGG_OUTPUT_PATH_MAX];  /* its folder */
+    int fd;                         /* vgg_output_check's held FIFO, or -1 */
 } vgg_output_target;
 
 typedef struct vgg_output {
-    FILE *f;           /* write here between open and close */
-    const char *path;  /* as given, for messages */
-    const char *what;  /* "checkpoint": what messages call the file */
+    FILE *f;          /* write here between open and close */
+    const char *path; /* as given, for messages */
+    const char *what; /* "checkpoint": what messages call the file */
     vgg_output_mode mode;
     vgg_output_target t;
-    int error;         /* errno of the first failed vgg_output_write */
+    int error; /* errno of the first failed vgg_output_write */
     char tmp[VGG_OUTPUT_PATH_MAX + 32]; /* the temporary ("" in place) */
 } vgg_output;
 

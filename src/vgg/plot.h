@@ -46,12 +46,11 @@ void vgg_grid_tile_origin(const vgg_grid_layout *g, int i, int *x, int *y);
  * stored), cols a row, scaled by scale (1..16), labelled with
  * ds->class_names[label]. */
 vgg_status vgg_plot_samples_image(vgg_image *out, const vgg_dataset *ds,
-                                  const int *idx,
-                                  const vgg_augment_choice *ch, int n,
-                                  int cols, int scale, vgg_error *err);
+                                  const int *idx, const vgg_augment_choice *ch,
+                                  int n, int cols, int scale, vgg_error *err);
 vgg_status vgg_plot_samples(const char *path, const vgg_dataset *ds,
-                            const int *idx, const vgg_augment_choice *ch,
-                            int n, int cols, int scale, vgg_error *err);
+                            const int *idx, const vgg_augment_choice *ch, int n,
+                            int cols, int scale, vgg_error *err);
 
 /* ---- learning curves ------------------------------------------------- */
 
@@ -68,8 +67,8 @@ vgg_status vgg_plot_curve_png(const char *path, const vgg_epoch_record *rec,
 vgg_status vgg_plot_curve_svg(const char *path, const vgg_epoch_record *rec,
                               int n, vgg_error *err);
 /* SVG when path ends in .svg (any case), PNG otherwise. */
-vgg_status vgg_plot_curve(const char *path, const vgg_epoch_record *rec,
-                          int n, vgg_error *err);
+vgg_status vgg_plot_curve(const char *path, const vgg_epoch_record *rec, int n,
+                          vgg_error *err);
 
 /* ---- confusion matrix ----------------------------------------------- */
 
@@ -78,8 +77,7 @@ vgg_status vgg_plot_curve(const char *path, const vgg_epoch_record *rec,
  * fraction of its row (white 0 to dark blue 1); rows are labelled with the
  * true class, columns (turned text) with the predicted class; a last
  * column gives each class's accuracy and the title the overall one. */
-vgg_status vgg_plot_confusion_image(vgg_image *out, const int *confusion,
-                                    int k,
+vgg_status vgg_plot_confusion_image(vgg_image *out, const int *confusion, int k,
                                     const char names[][VGG_CLASS_NAME_MAX],
                                     vgg_error *err);
 /* SVG (real text) when path ends in .svg, PNG otherwise. */

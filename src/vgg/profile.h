@@ -8,8 +8,8 @@ typedef enum vgg_prof_kind {
     VGG_PROF_IM2COL, /* im2col, col2im, Winograd tile transforms */
     VGG_PROF_BN,     /* batch norm, fused with ReLU */
     VGG_PROF_POOL,
-    VGG_PROF_OTHER,  /* bias, linear glue, loss, SGD, input */
-    VGG_PROF_COMM,   /* gradient allreduce across processes */
+    VGG_PROF_OTHER, /* bias, linear glue, loss, SGD, input */
+    VGG_PROF_COMM,  /* gradient allreduce across processes */
     VGG_PROF_COUNT
 } vgg_prof_kind;
 

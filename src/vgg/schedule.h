@@ -41,11 +41,11 @@ typedef enum vgg_lr_kind {
 typedef struct vgg_schedule {
     vgg_lr_kind kind;
     float base_lr;
-    float min_lr;  /* cosine's floor; 0 by default */
-    float gamma;   /* step's factor; 0.1 by default */
-    int nsteps;    /* step's milestones, ascending epochs */
+    float min_lr; /* cosine's floor; 0 by default */
+    float gamma;  /* step's factor; 0.1 by default */
+    int nsteps;   /* step's milestones, ascending epochs */
     int steps[VGG_LR_MAX_STEPS];
-    int warmup;    /* epochs of linear warm-up; 0 by default */
+    int warmup; /* epochs of linear warm-up; 0 by default */
 } vgg_schedule;
 
 void vgg_schedule_init(vgg_schedule *s, float base_lr);
@@ -55,13 +55,13 @@ float vgg_lr_at(const vgg_schedule *s, int epoch, int total_epochs);
 
 /* Flag parsers; each error names the flag and the value expected. */
 vgg_status vgg_schedule_parse_kind(vgg_schedule *s, const char *value,
-                                   vgg_error *err);  /* --lr-schedule */
+                                   vgg_error *err); /* --lr-schedule */
 vgg_status vgg_schedule_parse_steps(vgg_schedule *s, const char *value,
                                     vgg_error *err); /* --lr-steps 30,40 */
 vgg_status vgg_schedule_parse_gamma(vgg_schedule *s, const char *value,
                                     vgg_error *err); /* --lr-gamma 0.1 */
 vgg_status vgg_schedule_parse_min(vgg_schedule *s, const char *value,
-                                  vgg_error *err);   /* --lr-min 0 */
+                                  vgg_error *err); /* --lr-min 0 */
 vgg_status vgg_schedule_parse_warmup(vgg_schedule *s, const char *value,
                                      vgg_error *err); /* --warmup N */
 

@@ -24,9 +24,8 @@ void vgg_sgd_step(vgg_model *m, const vgg_sgd *opt);
  * the loss and every gradient are finite, then the SGD update. *loss_sum
  * and *correct are the global batch's. A non-finite loss or gradient
  * returns VGG_ERR_DIVERGED before any weight is touched. */
-vgg_status vgg_train_step(vgg_model *m, int n, int nglobal,
-                          const vgg_sgd *opt, double *loss_sum, int *correct,
-                          vgg_error *err);
+vgg_status vgg_train_step(vgg_model *m, int n, int nglobal, const vgg_sgd *opt,
+                          double *loss_sum, int *correct, vgg_error *err);
 
 /* One finished epoch, as printed and logged. */
 typedef struct vgg_epoch_record {
@@ -51,10 +50,10 @@ typedef int (*vgg_batch_cb)(void *user, int batch, int nbatches,
 /* One epoch: shuffle the training set with rng, draw augmentations, and
  * run batches of batch_size (the last one may be smaller). A non-finite
  * loss or gradient stops before any weight is touched: VGG_ERR_DIVERGED. */
-vgg_status vgg_train_epoch(vgg_model *m, const vgg_dataset *ds,
-                           int batch_size, const vgg_sgd *opt, vgg_rng *rng,
-                           vgg_epoch_stats *stats, vgg_batch_cb cb,
-                           void *user, vgg_error *err);
+vgg_status vgg_train_epoch(vgg_model *m, const vgg_dataset *ds, int batch_size,
+                           const vgg_sgd *opt, vgg_rng *rng,
+                           vgg_epoch_stats *stats, vgg_batch_cb cb, void *user,
+                           vgg_error *err);
 
 /* Scores ds in batches of batch_size with running statistics. confusion,
  * if not NULL, is classes x classes (row: true class, column: predicted),

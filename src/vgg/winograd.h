@@ -47,17 +47,17 @@ size_t vgg_wino_scratch(vgg_conv_algo a, int Cin, int Cout, int N, int H,
                         int W);
 
 /* out[Cout][N*H*W] = conv(in, w) (+ b[Cout] unless b is NULL). */
-vgg_status vgg_wino_forward(vgg_conv_algo a, float *out, float *ws, const float *in,
-                      const float *w, const float *b, int Cin, int Cout,
-                      int N, int H, int W);
+vgg_status vgg_wino_forward(vgg_conv_algo a, float *out, float *ws,
+                            const float *in, const float *w, const float *b,
+                            int Cin, int Cout, int N, int H, int W);
 /* din[Cin][N*H*W] = the input gradient for dout[Cout][N*H*W]
  * (overwritten). */
 vgg_status vgg_wino_backward_data(vgg_conv_algo a, float *din, float *ws,
-                            const float *dout, const float *w, int Cin,
-                            int Cout, int N, int H, int W);
+                                  const float *dout, const float *w, int Cin,
+                                  int Cout, int N, int H, int W);
 /* dw[Cout][Cin][3][3] += the weight gradient of dout for input `in`. */
 vgg_status vgg_wino_backward_weights(vgg_conv_algo a, float *dw, float *ws,
-                               const float *dout, const float *in, int Cin,
-                               int Cout, int N, int H, int W);
+                                     const float *dout, const float *in,
+                                     int Cin, int Cout, int N, int H, int W);
 
 #endif

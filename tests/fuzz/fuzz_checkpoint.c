@@ -116,15 +116,19 @@ static void from_metadata(void) {
     vgg_ckpt_meta full;
     if (vgg_checkpoint_load(path, m, &full, &err) == VGG_OK) {
         if (vgg_checkpoint_save(path2, m, &full, &err) != VGG_OK) {
-            fprintf(stderr, "fuzz_checkpoint: a loaded checkpoint does not "
-                            "save again: %s\n", err.msg);
+            fprintf(stderr,
+                    "fuzz_checkpoint: a loaded checkpoint does not "
+                    "save again: %s\n",
+                    err.msg);
             abort();
         }
         vgg_ckpt_meta again;
         if (vgg_model_create(&m2, &full.cfg, 1, &err) ||
             vgg_checkpoint_load(path2, m2, &again, &err) != VGG_OK) {
-            fprintf(stderr, "fuzz_checkpoint: a re-saved checkpoint does "
-                            "not load: %s\n", err.msg);
+            fprintf(stderr,
+                    "fuzz_checkpoint: a re-saved checkpoint does "
+                    "not load: %s\n",
+                    err.msg);
             abort();
         }
         if (!same_model(m, m2) || again.epoch != full.epoch ||

@@ -22,10 +22,10 @@
 static char dir[256], data_path[300];
 
 static void cleanup(void) {
-    static const char *const names[] = {
-        "data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
-        "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin",
-        "batches.meta.txt", "data"};
+    static const char *const names[] = {"data_batch_1.bin", "data_batch_2.bin",
+                                        "data_batch_3.bin", "data_batch_4.bin",
+                                        "data_batch_5.bin", "test_batch.bin",
+                                        "batches.meta.txt", "data"};
     char p[320];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(p, sizeof p, "%s/%s", dir, names[i]);
@@ -47,9 +47,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     }
     atexit(cleanup);
     snprintf(data_path, sizeof data_path, "%s/data", dir);
-    static const char *const links[] = {
-        "data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
-        "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"};
+    static const char *const links[] = {"data_batch_1.bin", "data_batch_2.bin",
+                                        "data_batch_3.bin", "data_batch_4.bin",
+                                        "data_batch_5.bin", "test_batch.bin"};
     char p[320];
     for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
         snprintf(p, sizeof p, "%s/%s", dir, links[i]);

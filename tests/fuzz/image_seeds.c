@@ -43,12 +43,12 @@ int main(int argc, char **argv) {
         return 2;
     }
     snprintf(dir, sizeof dir, "%s", argv[1]);
-    uint8_t px[16 * 16 * 8], pal[3 * 4] = {0, 0, 0, 255, 0, 0, 0, 255, 0,
-                                          10, 20, 30};
+    uint8_t px[16 * 16 * 8],
+        pal[3 * 4] = {0, 0, 0, 255, 0, 0, 0, 255, 0, 10, 20, 30};
     int rc = 0;
     fill(px, sizeof px, 1);
-    rc |= tp_write_png(at("rgb-8x8.png"), 8, 8, PNG_COLOR_TYPE_RGB, 8, px,
-                       NULL, 0, 0);
+    rc |= tp_write_png(at("rgb-8x8.png"), 8, 8, PNG_COLOR_TYPE_RGB, 8, px, NULL,
+                       0, 0);
     rc |= tp_write_png(at("grey-1bit-9x7.png"), 9, 7, PNG_COLOR_TYPE_GRAY, 1,
                        px, NULL, 0, 0);
     for (int i = 0; i < 64; i++) px[i] &= 3;

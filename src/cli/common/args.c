@@ -43,8 +43,7 @@ int args_float(const char *prog, const char *flag, const char *s, double min,
     return 0;
 }
 
-int args_u64(const char *prog, const char *flag, const char *s,
-             uint64_t *out) {
+int args_u64(const char *prog, const char *flag, const char *s, uint64_t *out) {
     char *end;
     errno = 0;
     if (*s == '-') {

@@ -13,8 +13,7 @@ int args_int(const char *prog, const char *flag, const char *s, long min,
              long max, int *out);
 int args_float(const char *prog, const char *flag, const char *s, double min,
                double max, float *out);
-int args_u64(const char *prog, const char *flag, const char *s,
-             uint64_t *out);
+int args_u64(const char *prog, const char *flag, const char *s, uint64_t *out);
 
 /* Matches argv[*i] against --name or --name=value. On a match sets *val
  * (the next argument, or the text after '=') and advances *i; a missing
@@ -22,8 +21,8 @@ int args_u64(const char *prog, const char *flag, const char *s,
 int args_match(const char *prog, int argc, char **argv, int *i,
                const char *name, const char **val);
 
-/* Checks a flag that takes a path or a name: present and not empty. Prints the error and
- * returns -1 otherwise. */
+/* Checks a flag that takes a path or a name: present and not empty. Prints the
+ * error and returns -1 otherwise. */
 int args_path(const char *prog, const char *flag, const char *s);
 
 #endif

@@ -11,7 +11,8 @@ int cli_outputs_check(const char *prog, cli_output *o, int n,
     for (int i = 0; i < n; i++) {
         if (!o[i].path) continue;
         vgg_error err = {0};
-        vgg_status st = vgg_output_check(o[i].path, o[i].mode, &o[i].t, 1, &err);
+        vgg_status st =
+            vgg_output_check(o[i].path, o[i].mode, &o[i].t, 1, &err);
         if (st) {
             fprintf(stderr, "%s: %s: %s\n", prog, o[i].flag, err.msg);
             cli_outputs_release(o, n);

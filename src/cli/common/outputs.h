@@ -10,9 +10,9 @@
 typedef struct cli_output {
     const char *flag, *path; /* path NULL: flag not given */
     vgg_output_mode mode;
-    const char *may_be;      /* an input this output may be (vggtrain's
-                                resumed checkpoint as --out), or NULL */
-    vgg_output_target t;     /* filled by cli_outputs_check */
+    const char *may_be;  /* an input this output may be (vggtrain's
+                            resumed checkpoint as --out), or NULL */
+    vgg_output_target t; /* filled by cli_outputs_check */
 } cli_output;
 
 typedef struct cli_input {

@@ -66,8 +66,10 @@ store_tile(const float32x4_t *acc, float *c, long ldc, float alpha,
 #define ROW_FMA(row, av, lane)                                                 \
     do {                                                                       \
         acc[3 * (row)] = vfmaq_laneq_f32(acc[3 * (row)], b0, av, lane);        \
-        acc[3 * (row) + 1] = vfmaq_laneq_f32(acc[3 * (row) + 1], b1, av, lane); \
-        acc[3 * (row) + 2] = vfmaq_laneq_f32(acc[3 * (row) + 2], b2, av, lane); \
+        acc[3 * (row) + 1] =                                                   \
+            vfmaq_laneq_f32(acc[3 * (row) + 1], b1, av, lane);                 \
+        acc[3 * (row) + 2] =                                                   \
+            vfmaq_laneq_f32(acc[3 * (row) + 2], b2, av, lane);                 \
     } while (0)
 
 /* C[mr][nr] = alpha * a.b + beta * C over a packed A micro-panel [kc][MR]
@@ -115,22 +117,22 @@ static void neon_ukernel(long kc, const float *restrict a,
 static inline void transpose4(float32x4_t r[4]) {
     const float32x4_t t0 = vtrn1q_f32(r[0], r[1]), t1 = vtrn2q_f32(r[0], r[1]);
     const float32x4_t t2 = vtrn1q_f32(r[2], r[3]), t3 = vtrn2q_f32(r[2], r[3]);
-    r[0] = vreinterpretq_f32_f64(vtrn1q_f64(vreinterpretq_f64_f32(t0),
-                                            vreinterpretq_f64_f32(t2)));
-    r[1] = vreinterpretq_f32_f64(vtrn1q_f64(vreinterpretq_f64_f32(t1),
-                                            vreinterpretq_f64_f32(t3)));
-    r[2] = vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t0),
-                                            vreinterpretq_f64_f32(t2)));
-    r[3] = vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t1),
-                                            vreinterpretq_f64_f32(t3)));
+    r[0] = vreinterpretq_f32_f64(
+        vtrn1q_f64(vreinterpretq_f64_f32(t0), vreinterpretq_f64_f32(t2)));
+    r[1] = vreinterpretq_f32_f64(
+        vtrn1q_f64(vreinterpretq_f64_f32(t1), vreinterpretq_f64_f32(t3)));
+    r[2] = vreinterpretq_f32_f64(
+        vtrn2q_f64(vreinterpretq_f64_f32(t0), vreinterpretq_f64_f32(t2)));
+    r[3] = vreinterpretq_f32_f64(
+        vtrn2q_f64(vreinterpretq_f64_f32(t1), vreinterpretq_f64_f32(t3)));
 }
 
 /* X[i][p] = x[i*ldx + p] (the depth runs along memory) into micro-panels
  * of W rows, out[panel][p][W], zero past `rows`: op(A) with transa 0
  * (W = MR) and op(B) with transb 1 (W = NR). Four rows by four depth
  * steps at a time, transposed in registers. */
-static void pack_kmajor(float *restrict out, const float *x, long ldx,
-                        int rows, int kc, int W) {
+static void pack_kmajor(float *restrict out, const float *x, long ldx, int rows,
+                        int kc, int W) {
     for (int i0 = 0; i0 < rows; i0 += W) {
         float *panel = out + (long)i0 * kc;
         const int nrow = imin(W, rows - i0);
@@ -157,8 +159,8 @@ static void pack_kmajor(float *restrict out, const float *x, long ldx,
 /* X[i][p] = x[p*ldx + i] (rows run along memory) into micro-panels of W
  * rows: op(A) with transa 1 (W = MR) and op(B) with transb 0 (W = NR).
  * Row p of x is read once, front to back, into every panel. */
-static void pack_imajor(float *restrict out, const float *x, long ldx,
-                        int rows, int kc, int W) {
+static void pack_imajor(float *restrict out, const float *x, long ldx, int rows,
+                        int kc, int W) {
     const int full = rows / W, rem = rows - full * W;
     const long pstride = (long)kc * W;
     for (int p = 0; p < kc; p++) {
@@ -167,10 +169,12 @@ static void pack_imajor(float *restrict out, const float *x, long ldx,
         if (W % 4 == 0)
             for (int i = 0; i < full; i++)
                 for (int l = 0; l < W; l += 4)
-                    vst1q_f32(dst + i * pstride + l, vld1q_f32(src + i * W + l));
+                    vst1q_f32(dst + i * pstride + l,
+                              vld1q_f32(src + i * W + l));
         else
             for (int i = 0; i < full; i++)
-                for (int l = 0; l < W; l++) dst[i * pstride + l] = src[i * W + l];
+                for (int l = 0; l < W; l++)
+                    dst[i * pstride + l] = src[i * W + l];
         for (int l = 0; l < W && rem; l++)
             dst[full * pstride + l] = l < rem ? src[full * W + l] : 0.0f;
     }

@@ -17,8 +17,7 @@ static int generic_supported(void) { return 1; }
 
 static void generic_ukernel(long kc, const float *restrict a,
                             const float *restrict b, float *restrict c,
-                            long ldc, int mr, int nr, float alpha,
-                            float beta) {
+                            long ldc, int mr, int nr, float alpha, float beta) {
     float acc[MR][NR];
     memset(acc, 0, sizeof acc);
     for (long p = 0; p < kc; p++, a += MR, b += NR)
@@ -36,8 +35,8 @@ static void generic_ukernel(long kc, const float *restrict a,
         }
 }
 
-static void pack_kmajor(float *restrict out, const float *x, long ldx,
-                        int rows, int kc, int W) {
+static void pack_kmajor(float *restrict out, const float *x, long ldx, int rows,
+                        int kc, int W) {
     for (int i0 = 0; i0 < rows; i0 += W, out += (long)W * kc)
         for (int p = 0; p < kc; p++)
             for (int i = 0; i < W; i++)
@@ -45,8 +44,8 @@ static void pack_kmajor(float *restrict out, const float *x, long ldx,
                     i0 + i < rows ? x[(long)(i0 + i) * ldx + p] : 0.0f;
 }
 
-static void pack_imajor(float *restrict out, const float *x, long ldx,
-                        int rows, int kc, int W) {
+static void pack_imajor(float *restrict out, const float *x, long ldx, int rows,
+                        int kc, int W) {
     for (int i0 = 0; i0 < rows; i0 += W, out += (long)W * kc)
         for (int p = 0; p < kc; p++)
             for (int i = 0; i < W; i++)

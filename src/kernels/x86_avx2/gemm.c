@@ -77,12 +77,12 @@ store_tile(const __m256 *acc, int nv, float *c, long ldc, int mr, int full,
                                float beta) {                                   \
         __m256 acc[MR][NVX];                                                   \
         _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++)                   \
-            _Pragma("GCC unroll 4") for (int j = 0; j < NVX; j++)              \
-                acc[i][j] = _mm256_setzero_ps();                               \
+            _Pragma("GCC unroll 4") for (int j = 0; j < NVX; j++) acc[i][j] =  \
+                _mm256_setzero_ps();                                           \
         _Pragma("GCC unroll 4") for (long p = 0; p < kc; p++) {                \
             __m256 bv[NVX];                                                    \
-            _Pragma("GCC unroll 4") for (int j = 0; j < NVX; j++)              \
-                bv[j] = _mm256_load_ps(b + 8 * j);                             \
+            _Pragma("GCC unroll 4") for (int j = 0; j < NVX; j++) bv[j] =      \
+                _mm256_load_ps(b + 8 * j);                                     \
             _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) {             \
                 __m256 av = _mm256_broadcast_ss(a + i);                        \
                 _Pragma("GCC unroll 4") for (int j = 0; j < NVX; j++)          \
@@ -132,8 +132,8 @@ static inline void transpose8(__m256 r[8]) {
  * of W rows, out[panel][p][W], zero past `rows`: op(A) with transa 0
  * (W = MR) and op(B) with transb 1 (W = NR). Eight rows by eight depth
  * steps at a time, transposed in registers, where they are whole. */
-static void pack_kmajor(float *restrict out, const float *x, long ldx,
-                        int rows, int kc, int W) {
+static void pack_kmajor(float *restrict out, const float *x, long ldx, int rows,
+                        int kc, int W) {
     for (int i0 = 0; i0 < rows; i0 += W) {
         float *panel = out + (long)i0 * kc;
         const int nrow = imin(W, rows - i0);
@@ -143,9 +143,10 @@ static void pack_kmajor(float *restrict out, const float *x, long ldx,
                 for (int g = 0; g < W; g += 8) {
                     __m256 r[8];
                     for (int i = 0; i < 8; i++)
-                        r[i] = g + i < nrow ? _mm256_loadu_ps(
-                                                  x + (long)(i0 + g + i) * ldx + p)
-                                            : _mm256_setzero_ps();
+                        r[i] = g + i < nrow
+                                   ? _mm256_loadu_ps(
+                                         x + (long)(i0 + g + i) * ldx + p)
+                                   : _mm256_setzero_ps();
                     transpose8(r);
                     for (int q = 0; q < 8; q++)
                         _mm256_storeu_ps(panel + (long)(p + q) * W + g, r[q]);
@@ -160,8 +161,8 @@ static void pack_kmajor(float *restrict out, const float *x, long ldx,
 /* X[i][p] = x[p*ldx + i] (rows run along memory) into micro-panels of W
  * rows: op(A) with transa 1 (W = MR) and op(B) with transb 0 (W = NR).
  * Row p of x is read once, front to back, into every panel. */
-static void pack_imajor(float *restrict out, const float *x, long ldx,
-                        int rows, int kc, int W) {
+static void pack_imajor(float *restrict out, const float *x, long ldx, int rows,
+                        int kc, int W) {
     const int full = rows / W, rem = rows - full * W;
     const long pstride = (long)kc * W;
     for (int p = 0; p < kc; p++) {
@@ -169,13 +170,15 @@ static void pack_imajor(float *restrict out, const float *x, long ldx,
         float *dst = out + (long)p * W;
         if (W == NR)
             for (int i = 0; i < full; i++) {
-                _mm256_storeu_ps(dst + i * pstride, _mm256_loadu_ps(src + i * W));
+                _mm256_storeu_ps(dst + i * pstride,
+                                 _mm256_loadu_ps(src + i * W));
                 _mm256_storeu_ps(dst + i * pstride + 8,
                                  _mm256_loadu_ps(src + i * W + 8));
             }
         else
             for (int i = 0; i < full; i++)
-                for (int l = 0; l < W; l++) dst[i * pstride + l] = src[i * W + l];
+                for (int l = 0; l < W; l++)
+                    dst[i * pstride + l] = src[i * W + l];
         for (int l = 0; l < W && rem; l++)
             dst[full * pstride + l] = l < rem ? src[full * W + l] : 0.0f;
     }
@@ -249,7 +252,7 @@ static void pack_im2col_cols(float *restrict out, const vgg_im2col_src *s,
         /* the next panel's new lines of a channel (its taps reach W + 1
          * past it), as the AVX-512 packer does */
 #define PREFETCH_NEXT(c)                                                       \
-    _mm_prefetch((const char *)(xc + (long)(c) * M + NR + W + 1), _MM_HINT_T1)
+    _mm_prefetch((const char *)(xc + (long)(c)*M + NR + W + 1), _MM_HINT_T1)
         if (t) { /* the depth block starts mid-channel */
             PREFETCH_NEXT(c);
             for (; t < 9 && p < kc; t++, p++)
@@ -299,9 +302,10 @@ static void pack_im2col_rows(float *restrict out, const vgg_im2col_src *s,
             for (int g = 0; g < NR; g += 8) {
                 __m256 r[8];
                 for (int i = 0; i < 8; i++)
-                    r[i] = g + i < nr ? _mm256_maskload_ps(s->x + off[g + i] + p,
-                                                           m[tap[g + i]])
-                                      : _mm256_setzero_ps();
+                    r[i] = g + i < nr
+                               ? _mm256_maskload_ps(s->x + off[g + i] + p,
+                                                    m[tap[g + i]])
+                               : _mm256_setzero_ps();
                 transpose8(r);
                 for (int q = 0; q < np; q++)
                     _mm256_store_ps(panel + (long)(p + q) * NR + g, r[q]);

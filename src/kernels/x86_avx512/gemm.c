@@ -55,20 +55,20 @@ static const int pack_prefetch = 1; /* a switch for measuring, always on */
  * row tile of at most MRX rows (M = 64 and 128 end in one of 4 rows: 2 of
  * 11 and 22 tiles' work saved). */
 #define DEFINE_KERNEL_R(MRX, NVX, NAME)                                        \
-    static void NAME(long kc, const float *restrict a,                        \
-                     const float *restrict b, float *restrict c, long ldc,    \
-                     int mr, __mmask16 last, float alpha, float beta) {       \
-        _Pragma("GCC unroll 16") for (int i = 0; i < MRX; i++)                 \
-            _Pragma("GCC unroll 8") for (int j = 0; j < NVX; j++)              \
-                _mm_prefetch((const char *)(c + i * ldc + 16 * j), _MM_HINT_T0); \
+    static void NAME(long kc, const float *restrict a,                         \
+                     const float *restrict b, float *restrict c, long ldc,     \
+                     int mr, __mmask16 last, float alpha, float beta) {        \
+        _Pragma("GCC unroll 16") for (int i = 0; i < MRX; i++) _Pragma(        \
+            "GCC unroll 8") for (int j = 0; j < NVX; j++)                      \
+            _mm_prefetch((const char *)(c + i * ldc + 16 * j), _MM_HINT_T0);   \
         __m512 acc[MRX][NVX];                                                  \
         _Pragma("GCC unroll 16") for (int i = 0; i < MRX; i++)                 \
-            _Pragma("GCC unroll 8") for (int j = 0; j < NVX; j++)              \
-                acc[i][j] = _mm512_setzero_ps();                               \
+            _Pragma("GCC unroll 8") for (int j = 0; j < NVX; j++) acc[i][j] =  \
+                _mm512_setzero_ps();                                           \
         _Pragma("GCC unroll 4") for (long p = 0; p < kc; p++) {                \
             __m512 bv[NVX];                                                    \
-            _Pragma("GCC unroll 8") for (int j = 0; j < NVX; j++)              \
-                bv[j] = _mm512_load_ps(b + 16 * j);                            \
+            _Pragma("GCC unroll 8") for (int j = 0; j < NVX; j++) bv[j] =      \
+                _mm512_load_ps(b + 16 * j);                                    \
             _Pragma("GCC unroll 16") for (int i = 0; i < MRX; i++) {           \
                 __m512 av = _mm512_set1_ps(a[i]);                              \
                 _Pragma("GCC unroll 8") for (int j = 0; j < NVX; j++)          \
@@ -98,7 +98,8 @@ store_tile(const __m512 *acc, int nv, float *c, long ldc, int mr,
             if (beta == 1.0f)
                 r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(m, ci + 16 * j));
             else if (beta != 0.0f)
-                r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m, ci + 16 * j), r);
+                r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m, ci + 16 * j),
+                                    r);
             _mm512_mask_storeu_ps(ci + 16 * j, m, r);
         }
     }
@@ -139,12 +140,18 @@ static void avx512_ukernel(long kc, const float *a, const float *b, float *c,
         break;
 #endif
 #if NV >= 3
-    case 3: kernel_nv3(kc, a, b, c, ldc, mr, last, alpha, beta); break;
+    case 3:
+        kernel_nv3(kc, a, b, c, ldc, mr, last, alpha, beta);
+        break;
 #endif
 #if NV >= 2
-    case 2: kernel_nv2(kc, a, b, c, ldc, mr, last, alpha, beta); break;
+    case 2:
+        kernel_nv2(kc, a, b, c, ldc, mr, last, alpha, beta);
+        break;
 #endif
-    default: kernel_nv1(kc, a, b, c, ldc, mr, last, alpha, beta); break;
+    default:
+        kernel_nv1(kc, a, b, c, ldc, mr, last, alpha, beta);
+        break;
     }
 }
 
@@ -158,8 +165,10 @@ static inline void transpose16(__m512 r[16]) {
         t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
     }
     for (int i = 0; i < 4; i++) {
-        __m512d t0 = _mm512_castps_pd(t[4 * i]), t1 = _mm512_castps_pd(t[4 * i + 1]);
-        __m512d t2 = _mm512_castps_pd(t[4 * i + 2]), t3 = _mm512_castps_pd(t[4 * i + 3]);
+        __m512d t0 = _mm512_castps_pd(t[4 * i]),
+                t1 = _mm512_castps_pd(t[4 * i + 1]);
+        __m512d t2 = _mm512_castps_pd(t[4 * i + 2]),
+                t3 = _mm512_castps_pd(t[4 * i + 3]);
         u[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
         u[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
         u[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
@@ -202,7 +211,9 @@ static void pack_rows_kmajor(float *restrict out, const float *x, long ldx,
                  * ahead in each (past kc it is the next depth block's) */
                 if (pack_prefetch)
                     for (int i = 0; i < nrow; i++)
-                        _mm_prefetch((const char *)(x + (long)(i0 + g + i) * ldx + p + 64),
+                        _mm_prefetch((const char *)(x +
+                                                    (long)(i0 + g + i) * ldx +
+                                                    p + 64),
                                      _MM_HINT_T0);
                 for (int i = 0; i < 16; i++)
                     r[i] = i < nrow ? _mm512_maskz_loadu_ps(
@@ -240,9 +251,11 @@ static void pack_rows_imajor(float *restrict out, const float *x, long ldx,
                 float *dst = out + i * pstride;
                 int wide = (i + 1) * W + (16 - W) <= rows; /* loads stay in x */
                 for (int p = p0; p < p1; p++) {
-                    __m512 v = wide ? _mm512_loadu_ps(src + (long)p * ldx)
-                                    : _mm512_maskz_loadu_ps(m, src + (long)p * ldx);
-                    if ((long)p * W + 16 <= (long)kc * W) /* stays in the panel */
+                    __m512 v =
+                        wide ? _mm512_loadu_ps(src + (long)p * ldx)
+                             : _mm512_maskz_loadu_ps(m, src + (long)p * ldx);
+                    if ((long)p * W + 16 <=
+                        (long)kc * W) /* stays in the panel */
                         _mm512_storeu_ps(dst + (long)p * W, v);
                     else
                         _mm512_mask_storeu_ps(dst + (long)p * W, m, v);
@@ -254,8 +267,9 @@ static void pack_rows_imajor(float *restrict out, const float *x, long ldx,
             const float *src = x + (long)full * W;
             float *dst = out + full * pstride;
             for (int p = 0; p < kc; p++)
-                _mm512_mask_storeu_ps(dst + (long)p * W, m,
-                                      _mm512_maskz_loadu_ps(lm, src + (long)p * ldx));
+                _mm512_mask_storeu_ps(
+                    dst + (long)p * W, m,
+                    _mm512_maskz_loadu_ps(lm, src + (long)p * ldx));
         }
         return;
     }
@@ -267,7 +281,8 @@ static void pack_rows_imajor(float *restrict out, const float *x, long ldx,
          * PACK_AHEAD rows on. */
         if (p + PACK_AHEAD < kc && pack_prefetch)
             for (int i = 0; i < rows; i += 16)
-                _mm_prefetch((const char *)(src + PACK_AHEAD * ldx + i), _MM_HINT_T0);
+                _mm_prefetch((const char *)(src + PACK_AHEAD * ldx + i),
+                             _MM_HINT_T0);
         for (int i = 0; i < full; i++)
             for (int g = 0; g < W; g += 16)
                 _mm512_store_ps(dst + i * pstride + g,
@@ -284,7 +299,6 @@ static void pack_rows_imajor(float *restrict out, const float *x, long ldx,
         }
     }
 }
-
 
 /* ---- implicit im2col ------------------------------------------------------
  * op(B) is the im2col matrix of x[C][N*H*W] (see vgg_im2col_src), never
@@ -327,7 +341,8 @@ static inline __attribute__((always_inline)) void
 im2col_row(float *restrict dst, const float *src, const __mmask16 *m) {
 #pragma GCC unroll 8
     for (int v = 0; v < NV; v++)
-        _mm512_store_ps(dst + 16 * v, _mm512_maskz_loadu_ps(m[v], src + 16 * v));
+        _mm512_store_ps(dst + 16 * v,
+                        _mm512_maskz_loadu_ps(m[v], src + 16 * v));
 }
 
 static void pack_im2col_cols(float *restrict out, const vgg_im2col_src *s,
@@ -352,10 +367,9 @@ static void pack_im2col_cols(float *restrict out, const vgg_im2col_src *s,
          * past it) into L2: the channels are more streams than the
          * hardware prefetcher follows (layer 1's forward and input gradient
          * 1.14x, docs/gemm.md). */
-#define PREFETCH_NEXT(c)                                                      \
-    for (int v = 0; v < NR; v += 16)                                          \
-        _mm_prefetch((const char *)(xc + (long)(c) * M + NR + W + 1 + v),     \
-                     _MM_HINT_T1)
+#define PREFETCH_NEXT(c)                                                       \
+    for (int v = 0; v < NR; v += 16)                                           \
+    _mm_prefetch((const char *)(xc + (long)(c)*M + NR + W + 1 + v), _MM_HINT_T1)
         if (t) { /* the depth block starts mid-channel */
             PREFETCH_NEXT(c);
             for (; t < 9 && p < kc; t++, p++)

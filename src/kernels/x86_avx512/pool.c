@@ -73,5 +73,6 @@ static inline void unpool16(float *r0, float *r1, const float *g,
 void vgg_unpool_row_avx512(float *r0, float *r1, const float *g,
                            const uint8_t *arg, int n) {
     for (int x = 0; x < n; x += 16)
-        unpool16(r0 + 2 * x, r1 + 2 * x, g + x, arg + x, n - x < 16 ? n - x : 16);
+        unpool16(r0 + 2 * x, r1 + 2 * x, g + x, arg + x,
+                 n - x < 16 ? n - x : 16);
 }
