@@ -91,8 +91,8 @@ run() {
     rm -f "$T/side.bin"
     case $flag in
     --out) set -- "$BIN/vggtrain" "${tiny[@]}" --out "$path" ;;
-    --confusion) set -- "$BIN/vggeval" "$T/good.bin" --data "$T/data" --threads 1 \
-        --confusion "$path" ;;
+    --confusion | --logits) set -- "$BIN/vggeval" "$T/good.bin" --data "$T/data" \
+        --threads 1 "$flag" "$path" ;;
     *) set -- "$BIN/vggtrain" "${tiny[@]}" --out "$T/side.bin" "$flag" "$path" ;;
     esac
     timeout 60 "$@" > "$T/last.out" 2> "$T/last.err" < /dev/null
@@ -107,6 +107,7 @@ b = open(sys.argv[1], "rb").read(); n = struct.unpack("<Q", b[:8])[0]
 assert json.loads(b[8:8 + n])["__metadata__"]["format"] == "vggtrain-checkpoint"' "$2" 2> /dev/null ;;
     --log) head -1 "$2" | grep -q '^epoch,lr,train_loss' ;;
     --batch-log) head -1 "$2" | grep -q '^epoch,batch,lr' ;;
+    --logits) head -1 "$2" | grep -q '^label,' ;;
     *) [ "$(head -c 4 "$2" | od -An -c | tr -d ' ')" = "211PNG" ] ;;
     esac
 }
@@ -146,7 +147,7 @@ with open(sys.argv[2], "wb") as out:
         out.write(b)
 PY
 
-FLAGS=(--out --log --batch-log --curve --samples --confusion)
+FLAGS=(--out --log --batch-log --curve --samples --confusion --logits)
 KINDS=(new file link dangling fifo noreader dir socket null full block)
 echo "== every output flag against every kind of target"
 for flag in "${FLAGS[@]}"; do

@@ -272,21 +272,26 @@ static void print_report(const char *path, const char *data,
     }
 }
 
-/* --logits FILE: label and logits of each test image, CSV. */
-static int write_logits(const char *path, const vgg_dataset *ds,
-                        const vgg_ckpt_meta *meta, const float *z) {
-    FILE *f = fopen(path, "w");
-    if (!f) return -1;
+/* --logits FILE: label and logits of each test image, CSV, written as
+ * every output is (vgg_output: atomic for a file, in place for a device or
+ * a FIFO). */
+static vgg_status write_logits(const char *path, const vgg_dataset *ds,
+                               const vgg_ckpt_meta *meta, const float *z,
+                               vgg_error *err) {
+    vgg_output o;
+    vgg_status st = vgg_output_open(&o, path, "logits", VGG_OUTPUT_REPLACE, err);
+    if (st) return st;
     const int K = meta->cfg.classes;
-    fprintf(f, "label");
-    for (int k = 0; k < K; k++) fprintf(f, ",%s", meta->class_names[k]);
-    fprintf(f, "\n");
+    fprintf(o.f, "label");
+    for (int k = 0; k < K; k++) fprintf(o.f, ",%s", meta->class_names[k]);
+    fprintf(o.f, "\n");
     for (int i = 0; i < ds->n; i++) {
-        fprintf(f, "%d", ds->labels[i]);
-        for (int k = 0; k < K; k++) fprintf(f, ",%.9g", z[(size_t)i * K + k]);
-        fprintf(f, "\n");
+        fprintf(o.f, "%d", ds->labels[i]);
+        for (int k = 0; k < K; k++)
+            fprintf(o.f, ",%.9g", z[(size_t)i * K + k]);
+        fprintf(o.f, "\n");
     }
-    return fclose(f) ? -1 : 0;
+    return vgg_output_close(&o, err);
 }
 
 /* vggeval MODEL IMAGE.png...: the top classes of each image, with
@@ -432,23 +437,26 @@ int main(int argc, char **argv) {
     }
     vgg_set_threads(threads);
 
-    /* --confusion is written after the scoring: check it before */
-    cli_output out = {
-        "--confusion", confusion_png, VGG_OUTPUT_REPLACE, NULL, {0}};
+    /* --confusion and --logits are written after the scoring: check them
+     * before */
+    cli_output out[2] = {
+        {"--confusion", confusion_png, VGG_OUTPUT_REPLACE, NULL, {0}},
+        {"--logits", logits_csv, VGG_OUTPUT_REPLACE, NULL, {0}}};
     cli_input in[CLI_CIFAR_FILES + 1];
     char names[CLI_CIFAR_FILES][4200];
     int nin = cli_cifar_inputs(data, in, names);
     in[nin++] = (cli_input){model_path, "the checkpoint scored"};
-    int rc = cli_outputs_check(prog, &out, 1, in, nin);
+    int rc = cli_outputs_check(prog, out, 2, in, nin);
     for (int i = 0; i < nimages && !rc; i++)
-        if (confusion_png && vgg_output_same_file(&out.t, images[i])) {
-            fprintf(stderr,
-                    "%s: --confusion %s: is the image %s, an input; "
-                    "give the output another name\n",
-                    prog, confusion_png, images[i]);
-            cli_outputs_release(&out, 1);
-            rc = EXIT_USAGE;
-        }
+        for (int k = 0; k < 2 && !rc; k++)
+            if (out[k].path && vgg_output_same_file(&out[k].t, images[i])) {
+                fprintf(stderr,
+                        "%s: %s %s: is the image %s, an input; "
+                        "give the output another name\n",
+                        prog, out[k].flag, out[k].path, images[i]);
+                cli_outputs_release(out, 2);
+                rc = EXIT_USAGE;
+            }
     if (rc) {
         free(images);
         return rc;
@@ -458,7 +466,7 @@ int main(int argc, char **argv) {
     vgg_ckpt_meta meta;
     if (vgg_checkpoint_read_meta(model_path, &meta, &err)) {
         fprintf(stderr, "%s: %s\n", prog, err.msg);
-        cli_outputs_release(&out, 1);
+        cli_outputs_release(out, 2);
         free(images);
         return 1;
     }
@@ -526,9 +534,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s: --confusion: %s\n", prog, err.msg);
         goto done;
     }
-    if (logits_csv && write_logits(logits_csv, &test, &meta, logits)) {
-        fprintf(stderr, "%s: --logits %s: cannot write the file\n", prog,
-                logits_csv);
+    if (logits_csv && write_logits(logits_csv, &test, &meta, logits, &err)) {
+        fprintf(stderr, "%s: --logits: %s\n", prog, err.msg);
         goto done;
     }
     if (fflush(stdout)) {
@@ -537,7 +544,7 @@ int main(int argc, char **argv) {
     }
     status = 0;
 done:
-    cli_outputs_release(&out, 1);
+    cli_outputs_release(out, 2);
     free(images);
     free(logits);
     free(conf);
