@@ -377,6 +377,7 @@ static void print_conv_times(const vgg_model *m, const vgg_conv_times *t) {
 }
 
 int main(int argc, char **argv) {
+    cli_gemm_report();
     options o = {.steps = 10,
                  .warmup = 2,
                  .batch_size = 128,

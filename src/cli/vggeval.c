@@ -279,7 +279,8 @@ static vgg_status write_logits(const char *path, const vgg_dataset *ds,
                                const vgg_ckpt_meta *meta, const float *z,
                                vgg_error *err) {
     vgg_output o;
-    vgg_status st = vgg_output_open(&o, path, "logits", VGG_OUTPUT_REPLACE, err);
+    vgg_status st =
+        vgg_output_open(&o, path, "logits", VGG_OUTPUT_REPLACE, err);
     if (st) return st;
     const int K = meta->cfg.classes;
     fprintf(o.f, "label");
@@ -287,8 +288,7 @@ static vgg_status write_logits(const char *path, const vgg_dataset *ds,
     fprintf(o.f, "\n");
     for (int i = 0; i < ds->n; i++) {
         fprintf(o.f, "%d", ds->labels[i]);
-        for (int k = 0; k < K; k++)
-            fprintf(o.f, ",%.9g", z[(size_t)i * K + k]);
+        for (int k = 0; k < K; k++) fprintf(o.f, ",%.9g", z[(size_t)i * K + k]);
         fprintf(o.f, "\n");
     }
     return vgg_output_close(&o, err);
@@ -349,6 +349,7 @@ static int predict_images(vgg_model *m, const vgg_ckpt_meta *meta,
 }
 
 int main(int argc, char **argv) {
+    cli_gemm_report();
     const char *model_path = NULL, *data = "data/cifar-10-batches-bin";
     const char *confusion_png = NULL, *logits_csv = NULL;
     float *logits = NULL;

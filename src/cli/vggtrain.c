@@ -497,6 +497,7 @@ static int run_epochs(run *r, const options *o, const proc *P) {
 }
 
 int main(int argc, char **argv) {
+    cli_gemm_report();
     proc P;
     proc_start(&P, &argc, &argv);
     options o;

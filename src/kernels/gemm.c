@@ -109,7 +109,15 @@ double vgg_gemm_check(int transa, int transb, int M, int N, int K, float alpha,
     return worst;
 }
 
-/* VGG_GEMM=check's line for one call. */
+static vgg_gemm_check_fn check_report;
+static void *check_ctx;
+
+void vgg_gemm_set_check_report(vgg_gemm_check_fn fn, void *ctx) {
+    check_report = fn;
+    check_ctx = ctx;
+}
+
+/* VGG_GEMM=check's result for one call, to the program's report. */
 static void check_result(int transa, int transb, int M, int N, int K,
                          float alpha, const float *A, int lda, const float *B,
                          int ldb, float beta, const float *C0, const float *C,
@@ -118,12 +126,7 @@ static void check_result(int transa, int transb, int M, int N, int K,
                    ? NAN /* its copy of C could not be allocated */
                    : vgg_gemm_check(transa, transb, M, N, K, alpha, A, lda, B,
                                     ldb, beta, C0, C, ldc);
-    if (r != r)
-        fprintf(stderr, "gemm-check %d %d %d %d %d skipped (out of memory)\n",
-                M, N, K, transa, transb);
-    else
-        fprintf(stderr, "gemm-check %d %d %d %d %d %.3g\n", M, N, K, transa,
-                transb, r);
+    if (check_report) check_report(M, N, K, transa, transb, r, check_ctx);
 }
 
 /* C's M x N elements (row stride ldc), copied, for the check's beta term. */

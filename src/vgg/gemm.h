@@ -39,6 +39,14 @@ double vgg_gemm_check(int transa, int transb, int M, int N, int K, float alpha,
                       const float *A, int lda, const float *B, int ldb,
                       float beta, const float *C0, const float *C, int ldc);
 
+/* VGG_GEMM=check hands each call's result to fn (M, N, K, transa, transb
+ * and the ratio above; NaN when the check could not allocate its copies).
+ * The library prints nothing itself: the programs install a printer
+ * (src/cli/common/gemm_report.c). NULL, the default, drops the results. */
+typedef void (*vgg_gemm_check_fn)(int M, int N, int K, int transa, int transb,
+                                  double ratio, void *ctx);
+void vgg_gemm_set_check_report(vgg_gemm_check_fn fn, void *ctx);
+
 /* The im2col matrix of a 3x3, pad-1, stride-1 convolution's input
  * x[C][N][H][W] (CNHW): col[c*9 + 3*ky + kx][(n*H + y)*W + x] =
  * x[c][n][y+ky-1][x+kx-1], or 0 where that falls outside the image. */

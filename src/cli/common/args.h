@@ -25,4 +25,7 @@ int args_match(const char *prog, int argc, char **argv, int *i,
  * error and returns -1 otherwise. */
 int args_path(const char *prog, const char *flag, const char *s);
 
+/* Prints VGG_GEMM=check's results on stderr (gemm_report.c). */
+void cli_gemm_report(void);
+
 #endif
