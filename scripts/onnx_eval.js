@@ -47,7 +47,7 @@ function parseArgs(argv) {
 
 // --latency MODEL.onnx [--threads N] [--reps N] [--warmup N]: vggbench's
 // comparison. Random images [N,3,32,32] in [0,1]; prints "version ..." and
-// "latency B1 B100", the median milliseconds of a session.run at batch 1
+// "latency B1 B100", the median milliseconds of one run() at batch 1
 // and 100.
 async function latency(argv) {
   const o = { threads: 1, reps: 10, warmup: 2 };
@@ -58,7 +58,7 @@ async function latency(argv) {
     o[k] = parseInt(argv[++i], 10);
   }
   const ort = loadOrt();
-  const session = await ort.InferenceSession.create(model, {
+  const net = await ort.InferenceSession.create(model, {
     intraOpNumThreads: o.threads, interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
   });
@@ -73,7 +73,7 @@ async function latency(argv) {
     const times = [];
     for (let k = 0; k < o.warmup + o.reps; k++) {
       const t0 = process.hrtime.bigint();
-      await session.run({ input: t });
+      await net.run({ input: t });
       if (k >= o.warmup) times.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
     times.sort((a, b) => a - b);
@@ -106,7 +106,7 @@ async function main() {
     if (map.has(raw[i * R])) keep.push(i);
     if (o.limit && keep.length === o.limit) break;
   }
-  const session = await ort.InferenceSession.create(o.model, {
+  const net = await ort.InferenceSession.create(o.model, {
     intraOpNumThreads: o.threads, interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
   });
@@ -121,7 +121,7 @@ async function main() {
       labels.push(map.get(raw[off]));
       for (let j = 0; j < P; j++) x[i * P + j] = raw[off + 1 + j] / 255;
     }
-    const out = await session.run({ input: new ort.Tensor('float32', x, [n, 3, 32, 32]) });
+    const out = await net.run({ input: new ort.Tensor('float32', x, [n, 3, 32, 32]) });
     const z = out.logits.data;
     for (let i = 0; i < n; i++) {
       let best = 0;
