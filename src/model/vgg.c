@@ -306,10 +306,9 @@ vgg_status vgg_model_status(vgg_model *m, vgg_error *err) {
 
 static vgg_status conv_forward(vgg_model *m, const vgg_layer *L, float *out,
                                const float *x, const float *b, int n) {
-    if (L->kernel == 1) {
-        vgg_conv1x1_forward(out, x, L->w, b, L->cin, L->cout, n * L->H * L->W);
-        return VGG_OK;
-    }
+    if (L->kernel == 1)
+        return vgg_conv1x1_forward(out, x, L->w, b, L->cin, L->cout,
+                                   n * L->H * L->W);
     if (L->algo[VGG_PASS_FWD] != VGG_CONV_DIRECT)
         return vgg_wino_forward(L->algo[VGG_PASS_FWD], out, m->wino, x, L->w, b,
                                 L->cin, L->cout, n, L->H, L->W);
@@ -325,19 +324,10 @@ static vgg_status conv_backward(vgg_model *m, vgg_layer *L, float *din,
 static vgg_status conv_grads(vgg_model *m, vgg_layer *L, float *din, float *db,
                              const float *g, const float *in, int n) {
     const int M = n * L->H * L->W;
-    if (L->kernel == 1) {
-        vgg_conv1x1_backward(din, L->dw, db, g, in, L->w, L->cin, L->cout, M);
-        return VGG_OK;
-    }
-    if (db) {
-#pragma omp parallel for schedule(static)
-        for (int co = 0; co < L->cout; co++) {
-            const float *r = g + (long)co * M;
-            double s = 0.0;
-            for (int j = 0; j < M; j++) s += r[j];
-            db[co] += (float)s;
-        }
-    }
+    if (L->kernel == 1)
+        return vgg_conv1x1_backward(din, L->dw, db, g, in, L->w, L->cin,
+                                    L->cout, M);
+    if (db) vgg_bias_backward(db, g, L->cout, M);
     return conv_backward(m, L, din, g, in, n);
 }
 

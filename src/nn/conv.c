@@ -28,22 +28,24 @@ size_t vgg_conv_scratch(int Cin, int Cout, int N, int H, int W) {
     return (size_t)Cin * 9 * N * H * W;
 }
 
+void vgg_bias_backward(float *db, const float *dout, int C, int M) {
+    double t = vgg_now();
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < C; c++) {
+        const float *g = dout + (long)c * M;
+        double s = 0.0;
+        for (int j = 0; j < M; j++) s += g[j];
+        db[c] += (float)s;
+    }
+    vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
+}
+
 vgg_status vgg_conv_backward(float *din, float *dw, float *db, float *col,
                              size_t col_n, const float *dout, const float *in,
                              const float *w, int Cin, int Cout, int N, int H,
                              int W) {
     const int M = N * H * W, K = Cin * 9;
-    if (db) {
-        double t = vgg_now();
-#pragma omp parallel for schedule(static)
-        for (int co = 0; co < Cout; co++) {
-            const float *g = dout + (long)co * M;
-            double s = 0.0;
-            for (int j = 0; j < M; j++) s += g[j];
-            db[co] += (float)s;
-        }
-        vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
-    }
+    if (db) vgg_bias_backward(db, dout, Cout, M);
     /* dw[Cout][K] += dout[Cout][M] x col[K][M]^T */
     const vgg_im2col_src src = {in, Cin, N, H, W};
     vgg_status st =

@@ -4,8 +4,8 @@
 #include "vgg/nn.h"
 #include "vgg/profile.h"
 
-void vgg_conv1x1_forward(float *out, const float *in, const float *w,
-                         const float *b, int Cin, int Cout, int M) {
+vgg_status vgg_conv1x1_forward(float *out, const float *in, const float *w,
+                               const float *b, int Cin, int Cout, int M) {
     if (b) {
         double t = vgg_now();
 #pragma omp parallel for schedule(static)
@@ -15,27 +15,20 @@ void vgg_conv1x1_forward(float *out, const float *in, const float *w,
         }
         vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
     }
-    vgg_gemm(0, 0, Cout, M, Cin, 1.0f, w, Cin, in, M, b ? 1.0f : 0.0f, out, M);
+    return vgg_gemm(0, 0, Cout, M, Cin, 1.0f, w, Cin, in, M, b ? 1.0f : 0.0f,
+                    out, M);
 }
 
-void vgg_conv1x1_backward(float *din, float *dw, float *db, const float *dout,
-                          const float *in, const float *w, int Cin, int Cout,
-                          int M) {
-    if (db) {
-        double t = vgg_now();
-#pragma omp parallel for schedule(static)
-        for (int co = 0; co < Cout; co++) {
-            const float *g = dout + (long)co * M;
-            double s = 0.0;
-            for (int j = 0; j < M; j++) s += g[j];
-            db[co] += (float)s;
-        }
-        vgg_prof.seconds[VGG_PROF_OTHER] += vgg_now() - t;
-    }
+vgg_status vgg_conv1x1_backward(float *din, float *dw, float *db,
+                                const float *dout, const float *in,
+                                const float *w, int Cin, int Cout, int M) {
+    if (db) vgg_bias_backward(db, dout, Cout, M);
     /* dw[Cout][Cin] += dout[Cout][M] x in[Cin][M]^T */
-    vgg_gemm(0, 1, Cout, Cin, M, 1.0f, dout, M, in, M, 1.0f, dw, Cin);
+    vgg_status st =
+        vgg_gemm(0, 1, Cout, Cin, M, 1.0f, dout, M, in, M, 1.0f, dw, Cin);
     /* din[Cin][M] = w[Cout][Cin]^T x dout[Cout][M] */
-    if (din) vgg_gemm(1, 0, Cin, M, Cout, 1.0f, w, Cin, dout, M, 0.0f, din, M);
+    if (st || !din) return st;
+    return vgg_gemm(1, 0, Cin, M, Cout, 1.0f, w, Cin, dout, M, 0.0f, din, M);
 }
 
 void vgg_relu_forward(float *x, long n) {

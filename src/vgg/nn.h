@@ -55,11 +55,15 @@ void vgg_conv_backward_ref(float *din, float *dw, float *db, const float *dout,
 /* 1x1 convolution over M = N*H*W positions: out[Cout][M] = w[Cout][Cin] x
  * in[Cin][M] (+ b, which may be NULL). Backward: din may be NULL, db may
  * be NULL; dw and db are added to. */
-void vgg_conv1x1_forward(float *out, const float *in, const float *w,
-                         const float *b, int Cin, int Cout, int M);
-void vgg_conv1x1_backward(float *din, float *dw, float *db, const float *dout,
-                          const float *in, const float *w, int Cin, int Cout,
-                          int M);
+vgg_status vgg_conv1x1_forward(float *out, const float *in, const float *w,
+                               const float *b, int Cin, int Cout, int M);
+vgg_status vgg_conv1x1_backward(float *din, float *dw, float *db,
+                                const float *dout, const float *in,
+                                const float *w, int Cin, int Cout, int M);
+
+/* A bias's gradient: db[c] += the sum of dout[c][0..M) (in double), for
+ * the convolutions whose bias no batch norm takes. */
+void vgg_bias_backward(float *db, const float *dout, int C, int M);
 
 /* ReLU in place (NaN stays NaN, so divergence shows), and its backward from
  * the output y: g[i] = y[i] > 0 ? g[i] * scale : 0. scale 2 takes a
